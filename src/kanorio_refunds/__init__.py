@@ -1,0 +1,1 @@
+"""Refund Stripe payments the way Kanorio's help page promises."""

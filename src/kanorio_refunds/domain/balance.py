@@ -1,0 +1,103 @@
+"""The refundable balance (rules B1, B2, B3, B5) and its breakdown for the confirmation window."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from kanorio_refunds.domain.errors import InvalidPaymentRecord
+from kanorio_refunds.domain.money import Currency, Money, convert_rounding_up, stripe_step, total
+from kanorio_refunds.domain.payment import PaymentRecord
+from kanorio_refunds.domain.refund import Refund
+
+
+class FeePolicy(enum.Enum):
+    """B5: whether fees reduce what the seller can refund.
+
+    ``NET_OF_FEES`` (the default, as the help page says): Stripe and platform fees are not
+    refunded to the seller, so the seller can refund at most what they received net.
+    ``GROSS``: Stripe's own cap, the whole captured amount; the seller absorbs the fees.
+    """
+
+    NET_OF_FEES = "net_of_fees"
+    GROSS = "gross"
+
+
+@attrs.frozen
+class BalanceBreakdown:
+    """How the refundable balance was computed, in the order currency (shown by the quote)."""
+
+    policy: FeePolicy
+    captured: Money
+    stripe_fee: Money
+    platform_fee: Money
+    net_received: Money
+    reserved: Money
+    stripe_remaining: Money
+    refundable: Money
+    settlement_currency: Currency
+    cross_currency: bool
+
+
+def fee_in_order_currency(fee: Money, payment: PaymentRecord) -> Money:
+    """B3: a settlement-currency fee in the order (presentment) currency.
+
+    Converted with the balance transaction's exchange rate and rounded *up* (M5), so the
+    refundable balance computed from it is never overstated.
+    """
+    presentment = payment.captured.currency
+    if fee.currency == presentment:
+        return fee
+    if payment.exchange_rate is None:
+        # Without a rate we cannot know the fee's size in the order currency; treating the
+        # payment as non-refundable is safer than guessing (the record is then invalid, E4).
+        raise InvalidPaymentRecord(
+            f"the fee is in {fee.currency.code} but the payment is in {presentment.code} and "
+            f"has no exchange rate; sync the payment from Stripe to get its balance transaction"
+        )
+    return convert_rounding_up(fee, payment.exchange_rate, presentment)
+
+
+def reserved_amount(refunds: Iterable[Refund], currency: Currency) -> Money:
+    """B1: the sum of refunds that hold part of the balance (all but FAILED and CANCELED)."""
+    return total([r.amount for r in refunds if r.reserves], currency)
+
+
+def refundable_balance(
+    payment: PaymentRecord,
+    refunds: Iterable[Refund],
+    policy: FeePolicy = FeePolicy.NET_OF_FEES,
+) -> BalanceBreakdown:
+    """B1–B3, B5: what can still be refunded, with its breakdown.
+
+    refundable = min(net received − reserved, captured − Stripe's amount_refunded), never
+    negative, rounded down to an amount Stripe accepts in that currency (M3) so that "Refund
+    Full Amount" (A5) is always sendable.
+    """
+    currency = payment.captured.currency
+    stripe_fee = fee_in_order_currency(payment.stripe_fee, payment)
+    platform_fee = fee_in_order_currency(payment.platform_fee, payment)
+    if policy is FeePolicy.NET_OF_FEES:
+        net = payment.captured - stripe_fee - platform_fee
+    else:
+        net = payment.captured
+    reserved = reserved_amount(refunds, currency)
+    stripe_remaining = payment.captured - payment.amount_refunded
+    zero = Money.zero(currency)
+    raw = (net - reserved).min(stripe_remaining).max(zero)
+    step = stripe_step(currency)
+    refundable = Money(raw.minor - raw.minor % step, currency)
+    return BalanceBreakdown(
+        policy=policy,
+        captured=payment.captured,
+        stripe_fee=stripe_fee,
+        platform_fee=platform_fee,
+        net_received=net,
+        reserved=reserved,
+        stripe_remaining=stripe_remaining.max(zero),
+        refundable=refundable,
+        settlement_currency=payment.settlement_currency,
+        cross_currency=payment.settlement_currency != currency,
+    )

@@ -1,0 +1,178 @@
+"""Every error the library raises. Each has a stable snake_case ``code`` (never renamed).
+
+The full list with explanations is in ``docs/errors.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from kanorio_refunds.domain.money import Money
+
+
+class RefundError(Exception):
+    """Base of every error of this library. ``code`` is stable; ``message`` is for humans."""
+
+    code: ClassVar[str] = "refund_error"
+    #: True when the same call may succeed later (network trouble, rate limits).
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class NotEligible(RefundError):
+    """The order cannot be refunded now; ``reasons`` lists every failing rule."""
+
+    code = "not_eligible"
+
+    def __init__(self, message: str, reasons: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.reasons = tuple(reasons)
+
+
+class PermissionDenied(RefundError):
+    """The actor is not the owner or an administrator of the order's site (E2, P2)."""
+
+    code = "permission_denied"
+
+
+class InvalidAmount(RefundError):
+    """Not a valid, positive, representable amount of its currency (M1, M2, A1, A4)."""
+
+    code = "invalid_amount"
+
+
+class AmountExceedsRefundable(RefundError):
+    """The amount exceeds the refundable balance (A3); ``refundable`` says how much is left."""
+
+    code = "amount_exceeds_refundable"
+
+    def __init__(self, message: str, refundable: Money) -> None:
+        super().__init__(message)
+        self.refundable = refundable
+
+
+class CurrencyMismatch(RefundError):
+    """Two amounts of different currencies were combined or compared (M4, A2)."""
+
+    code = "currency_mismatch"
+
+
+class UnknownCurrency(RefundError):
+    """A currency code that is not an ISO 4217 currency this library knows."""
+
+    code = "unknown_currency"
+
+
+class InvalidReason(RefundError):
+    """A refund reason that is not one of DUPLICATE, FRAUDULENT, CUSTOMER_REQUEST, OTHER (N1)."""
+
+    code = "invalid_reason"
+
+
+class NotesRequired(RefundError):
+    """Reason OTHER was chosen without notes (N2)."""
+
+    code = "notes_required"
+
+
+class InvalidNotes(RefundError):
+    """Notes too long or with control characters (N3)."""
+
+    code = "invalid_notes"
+
+
+class StaleQuote(RefundError):
+    """The order changed since the quote was made (F2, L4): quote again and confirm again."""
+
+    code = "stale_quote"
+
+
+class IllegalTransition(RefundError):
+    """A status change the order or refund state machine does not allow (S2, S3)."""
+
+    code = "illegal_transition"
+
+
+class ConcurrencyConflict(RefundError):
+    """Someone else saved the order first (L4). Reload and try again."""
+
+    code = "concurrency_conflict"
+    retryable = True
+
+
+class OrderNotFound(RefundError):
+    """No order with that id (or payment reference)."""
+
+    code = "order_not_found"
+
+
+class OrderAlreadyExists(RefundError):
+    """An order with that id was already added."""
+
+    code = "order_already_exists"
+
+
+class RefundNotFound(RefundError):
+    """No refund with that id on the order."""
+
+    code = "refund_not_found"
+
+
+class InvalidPaymentRecord(RefundError):
+    """The order's payment record cannot support a refund (E4): no Stripe payment, nothing
+    captured, another currency, or fees in another currency without an exchange rate."""
+
+    code = "invalid_payment_record"
+
+
+class GatewayUnavailable(RefundError):
+    """The gateway could not be reached or answered with a temporary error (L2).
+
+    For a refund creation the outcome is *unknown*: the refund may exist at Stripe. The local
+    record stays SUBMITTING (``refund_id``) and ``RefundService.sync`` (or processing the same
+    quote again) resolves it without ever creating a second refund.
+    """
+
+    code = "gateway_unavailable"
+    retryable = True
+
+    def __init__(self, message: str, *, refund_id: str | None = None) -> None:
+        super().__init__(message)
+        self.refund_id = refund_id
+
+
+class GatewayRejected(RefundError):
+    """The gateway definitively refused the request (L3); ``gateway_code`` is Stripe's code."""
+
+    code = "gateway_rejected"
+
+    def __init__(self, message: str, *, gateway_code: str, refund_id: str | None = None) -> None:
+        super().__init__(message)
+        self.gateway_code = gateway_code
+        self.refund_id = refund_id
+
+
+class GatewayMisconfigured(RefundError):
+    """The gateway refused our credentials or permissions; fix the configuration (never retried)."""
+
+    code = "gateway_misconfigured"
+
+
+class InvalidSignature(RefundError):
+    """A webhook payload whose signature is missing, wrong or too old (P1)."""
+
+    code = "invalid_signature"
+
+
+class InvalidEvent(RefundError):
+    """A signed webhook payload that is not a well-formed gateway event."""
+
+    code = "invalid_event"

@@ -1,0 +1,55 @@
+"""Gateway events in gateway-neutral form: what ``RefundService.apply_event`` consumes (L5)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from kanorio_refunds.domain.ids import ChargeId, EventId, PaymentIntentId
+from kanorio_refunds.domain.payment import GatewayRefund
+
+
+class EventKind(enum.Enum):
+    """The kinds of gateway event the library acts on; anything else is IGNORED."""
+
+    REFUND_CREATED = "refund.created"
+    REFUND_UPDATED = "refund.updated"
+    REFUND_FAILED = "refund.failed"
+    CHARGE_REFUNDED = "charge.refunded"
+    DISPUTE_OPENED = "charge.dispute.created"
+    DISPUTE_UPDATED = "charge.dispute.updated"
+    DISPUTE_CLOSED = "charge.dispute.closed"
+    IGNORED = "ignored"
+
+    @classmethod
+    def of(cls, stripe_type: str) -> EventKind:
+        """The kind for a Stripe event type string; IGNORED for types we do not act on."""
+        for kind in cls:
+            if kind.value == stripe_type:
+                return kind
+        return cls.IGNORED
+
+
+@attrs.frozen
+class GatewayEvent:
+    """An already verified gateway event.
+
+    ``refunds`` holds the refund(s) the event carries (one for ``refund.*`` events; the charge's
+    refunds for ``charge.refunded`` when the gateway includes them). ``disputed`` is set by
+    dispute events.
+    """
+
+    id: EventId
+    type: str
+    created_at: datetime
+    payment_intent_id: PaymentIntentId | None = None
+    charge_id: ChargeId | None = None
+    refunds: tuple[GatewayRefund, ...] = ()
+    disputed: bool | None = None
+
+    @property
+    def kind(self) -> EventKind:
+        """What the event means to the library."""
+        return EventKind.of(self.type)

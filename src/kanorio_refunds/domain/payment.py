@@ -1,0 +1,163 @@
+"""What the gateway knows about a payment and its refunds, in gateway-neutral terms.
+
+These are plain data carried across the ``PaymentGateway`` port: adapters build them from
+Stripe's objects, the domain reads them. Amounts are in our Money (ISO minor units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from kanorio_refunds.domain.ids import ChargeId, GatewayRefundId, OrderId, PaymentIntentId, RefundId
+from kanorio_refunds.domain.money import Currency, Money
+from kanorio_refunds.domain.refund import RefundReason, RefundStatus
+
+#: Metadata keys this library writes on every refund it creates (N4, L1).
+METADATA_ORDER_ID: Final = "kanorio_order_id"
+METADATA_REFUND_ID: Final = "kanorio_refund_id"
+METADATA_REASON: Final = "kanorio_reason"
+METADATA_NOTES: Final = "kanorio_notes"
+
+
+def _freeze_metadata(value: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, tuple):
+        return value
+    return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+
+
+@attrs.frozen
+class PaymentRecord:
+    """The order's payment as Stripe reports it (E4, B1–B3).
+
+    ``stripe_fee`` and ``platform_fee`` are in the settlement currency, as on Stripe's balance
+    transaction; ``exchange_rate`` converts presentment to settlement (settlement = presentment
+    × rate) and is None when both currencies are the same. ``amount_refunded`` is Stripe's
+    ``charge.amount_refunded`` (presentment currency).
+    """
+
+    payment_intent_id: PaymentIntentId | None
+    charge_id: ChargeId | None
+    captured: Money
+    stripe_fee: Money
+    platform_fee: Money
+    settlement_currency: Currency
+    amount_refunded: Money
+    exchange_rate: Decimal | None = None
+    disputed: bool = False
+
+    @property
+    def reference(self) -> str:
+        """The id to show and to look the payment up by: the PaymentIntent, else the Charge."""
+        return self.payment_intent_id or self.charge_id or ""
+
+
+@attrs.frozen
+class GatewayRefund:
+    """A refund as the gateway reports it."""
+
+    id: GatewayRefundId
+    amount: Money
+    status: RefundStatus
+    created_at: datetime
+    payment_intent_id: PaymentIntentId | None = None
+    charge_id: ChargeId | None = None
+    reason: RefundReason | None = None
+    failure_reason: str | None = None
+    metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_freeze_metadata)
+
+    def metadata_value(self, key: str) -> str | None:
+        """The metadata value under ``key``, if any."""
+        for k, v in self.metadata:
+            if k == key:
+                return v
+        return None
+
+    @property
+    def local_refund_id(self) -> RefundId | None:
+        """Our refund id from the metadata, when this library created the refund."""
+        value = self.metadata_value(METADATA_REFUND_ID)
+        return RefundId(value) if value else None
+
+    @property
+    def local_order_id(self) -> OrderId | None:
+        """Our order id from the metadata, when this library created the refund."""
+        value = self.metadata_value(METADATA_ORDER_ID)
+        return OrderId(value) if value else None
+
+
+@attrs.frozen
+class PaymentSnapshot:
+    """Live data for one payment: its record and every refund the gateway holds for it (B4)."""
+
+    record: PaymentRecord
+    refunds: tuple[GatewayRefund, ...] = ()
+
+
+@attrs.frozen
+class RefundRequest:
+    """What the service asks the gateway to do (L1, N4)."""
+
+    payment_intent_id: PaymentIntentId | None
+    charge_id: ChargeId | None
+    amount: Money
+    reason: RefundReason | None
+    idempotency_key: str
+    metadata: tuple[tuple[str, str], ...] = attrs.field(converter=_freeze_metadata)
+
+    @property
+    def local_refund_id(self) -> RefundId | None:
+        """Our refund id, as written in the metadata."""
+        for k, v in self.metadata:
+            if k == METADATA_REFUND_ID:
+                return RefundId(v)
+        return None
+
+
+# N4: our reasons as Stripe's. OTHER and no reason send none (Stripe has no "other").
+_STRIPE_REASONS: Final[dict[RefundReason, str]] = {
+    RefundReason.DUPLICATE: "duplicate",
+    RefundReason.FRAUDULENT: "fraudulent",
+    RefundReason.CUSTOMER_REQUEST: "requested_by_customer",
+}
+
+
+def stripe_reason(reason: RefundReason | None) -> str | None:
+    """N4: the Stripe ``reason`` parameter for our reason (None: send no reason)."""
+    return _STRIPE_REASONS.get(reason) if reason is not None else None
+
+
+def reason_from_gateway(
+    stripe_value: str | None, metadata_value: str | None
+) -> RefundReason | None:
+    """Our reason for a gateway refund: the one we wrote in metadata, else Stripe's own."""
+    if metadata_value:
+        for reason in RefundReason:
+            if reason.value == metadata_value:
+                return reason
+    for reason, value in _STRIPE_REASONS.items():
+        if value == stripe_value:
+            return reason
+    return None
+
+
+def refund_metadata(
+    order_id: OrderId, refund_id: RefundId, reason: RefundReason | None, notes: str
+) -> dict[str, str]:
+    """N4, L1: the metadata written on the gateway refund, so it can always be matched back."""
+    metadata = {METADATA_ORDER_ID: order_id, METADATA_REFUND_ID: refund_id}
+    if reason is not None:
+        metadata[METADATA_REASON] = reason.value
+    if notes:
+        metadata[METADATA_NOTES] = notes
+    return metadata
+
+
+def idempotency_key_for(refund_id: RefundId) -> str:
+    """L1: the gateway idempotency key of a refund, derived from our refund id only, so every
+    retry of the same refund (after a timeout, a crash, a sync) carries the same key."""
+    return f"kanorio-refund-{refund_id}"

@@ -1,0 +1,240 @@
+"""Bringing an order in line with what the gateway reports (rules B4, L2, L5, S1, S3, F3).
+
+Pure functions shared by every use case that learns something from the gateway: the answer to
+a refund creation, a webhook event, a sync. One place decides how a gateway refund maps onto the
+order's refunds, so a webhook echo of our own refund is never imported twice and a stale event
+never moves a refund backwards.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain.errors import InvalidPaymentRecord
+from kanorio_refunds.domain.ids import ActorId, EventId, OrderId, RefundId
+from kanorio_refunds.domain.order import ActivityEntry, ActivityKind, Order
+from kanorio_refunds.domain.payment import METADATA_NOTES, GatewayRefund, PaymentRecord
+from kanorio_refunds.domain.refund import (
+    GatewayEventRecord,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+    refund_transition_allowed,
+)
+from kanorio_refunds.domain.status import derive_order_status
+
+_STATUS_ACTIVITY: Final[dict[RefundStatus, ActivityKind]] = {
+    RefundStatus.PENDING: ActivityKind.REFUND_PENDING,
+    RefundStatus.REQUIRES_ACTION: ActivityKind.REFUND_REQUIRES_ACTION,
+    RefundStatus.SUCCEEDED: ActivityKind.REFUND_SUCCEEDED,
+    RefundStatus.FAILED: ActivityKind.REFUND_FAILED,
+    RefundStatus.CANCELED: ActivityKind.REFUND_CANCELED,
+}
+
+
+class Observation(enum.Enum):
+    """What one gateway report did to the order."""
+
+    APPLIED = "applied"  # the refund moved to the reported status
+    CONFIRMED = "confirmed"  # the report agrees with the record (ids may have been filled in)
+    IMPORTED = "imported"  # a refund made elsewhere was added with origin EXTERNAL (B4)
+    STALE = "stale"  # older than what we know, or a move S3 forbids: recorded, not applied
+    DUPLICATE = "duplicate"  # this event was already applied to this refund
+
+
+@attrs.frozen
+class EventRef:
+    """The event a report came in, for the refund's Stripe event timeline (F3)."""
+
+    id: EventId
+    type: str
+    created_at: datetime
+
+
+def external_refund_id(gateway_refund: GatewayRefund) -> RefundId:
+    """Our id for a refund made outside this library: stable, derived from the gateway's id."""
+    return RefundId(f"rf_ext_{gateway_refund.id}")
+
+
+def match_refund(order: Order, gateway_refund: GatewayRefund) -> Refund | None:
+    """The order's refund that ``gateway_refund`` is, if any: by the gateway id first, then by
+    our refund id in its metadata (the webhook echo of a refund still SUBMITTING)."""
+    for refund in order.refunds:
+        if refund.gateway_refund_id == gateway_refund.id:
+            return refund
+    local_id = gateway_refund.local_refund_id
+    if local_id is not None:
+        local = order.find_refund(local_id)
+        if local is not None and local.gateway_refund_id in (None, gateway_refund.id):
+            return local
+    return order.find_refund(external_refund_id(gateway_refund))
+
+
+def _status_message(refund: Refund, status: RefundStatus) -> str:
+    text = {
+        RefundStatus.PENDING: f"Refund of {refund.amount} is pending at Stripe",
+        RefundStatus.REQUIRES_ACTION: f"Refund of {refund.amount} requires action at Stripe",
+        RefundStatus.SUCCEEDED: f"Refund of {refund.amount} succeeded",
+        RefundStatus.FAILED: f"Refund of {refund.amount} failed",
+        RefundStatus.CANCELED: f"Refund of {refund.amount} was canceled",
+        RefundStatus.SUBMITTING: f"Refund of {refund.amount} is being submitted",
+    }[status]
+    if status.is_final and refund.failure_reason:
+        text += f" ({refund.failure_reason})"
+    return text
+
+
+def observe_refund(
+    order: Order,
+    gateway_refund: GatewayRefund,
+    *,
+    observed_at: datetime,
+    event: EventRef | None = None,
+) -> tuple[Order, Observation]:
+    """Apply one gateway report about one refund to ``order`` (without re-deriving its status).
+
+    ``observed_at`` orders reports (L5): the event's creation time for webhooks, the fetch time
+    for a live read. A report older than the refund's last applied one, or a move the refund
+    state machine (S3) forbids, is STALE: it is recorded in the timeline, marked not applied.
+    """
+    refund = match_refund(order, gateway_refund)
+    if refund is None:
+        return _import_external(order, gateway_refund, observed_at, event), Observation.IMPORTED
+    if event is not None and refund.has_event(event.id):
+        return order, Observation.DUPLICATE
+
+    new_status = gateway_refund.status
+    stale = refund.status_as_of is not None and observed_at < refund.status_as_of
+    if new_status == refund.status:
+        outcome = Observation.CONFIRMED
+    elif not stale and refund_transition_allowed(refund.status, new_status):
+        outcome = Observation.APPLIED
+    else:
+        outcome = Observation.STALE
+
+    updated = refund
+    if outcome is not Observation.STALE:
+        updated = refund.moved_to(
+            new_status,
+            as_of=max(observed_at, refund.status_as_of or observed_at),
+            failure_reason=gateway_refund.failure_reason,
+            gateway_refund_id=gateway_refund.id,
+        )
+        # The gateway's amount is the truth for money that moved (local = Stripe after sync).
+        if updated.amount != gateway_refund.amount:
+            updated = attrs.evolve(updated, amount=gateway_refund.amount)
+    if event is not None:
+        updated = updated.with_event(
+            GatewayEventRecord(
+                event_id=event.id,
+                type=event.type,
+                occurred_at=event.created_at,
+                status=new_status,
+                applied=outcome is not Observation.STALE,
+            )
+        )
+    result = order.with_refund(updated)
+    if outcome is Observation.APPLIED:
+        result = result.with_activity(
+            ActivityEntry(
+                at=observed_at,
+                kind=_STATUS_ACTIVITY[new_status],
+                message=_status_message(updated, new_status),
+                refund_id=updated.id,
+            )
+        )
+    return result, outcome
+
+
+def _import_external(
+    order: Order, gateway_refund: GatewayRefund, observed_at: datetime, event: EventRef | None
+) -> Order:
+    refund = Refund(
+        id=external_refund_id(gateway_refund),
+        order_id=OrderId(order.id),
+        amount=gateway_refund.amount,
+        status=gateway_refund.status,
+        created_at=gateway_refund.created_at,
+        origin=RefundOrigin.EXTERNAL,
+        reason=gateway_refund.reason,
+        notes=gateway_refund.metadata_value(METADATA_NOTES) or "",
+        gateway_refund_id=gateway_refund.id,
+        failure_reason=gateway_refund.failure_reason,
+        status_as_of=observed_at,
+    )
+    if event is not None:
+        refund = refund.with_event(
+            GatewayEventRecord(event.id, event.type, event.created_at, refund.status, True)
+        )
+    return order.with_refund(refund).with_activity(
+        ActivityEntry(
+            at=observed_at,
+            kind=ActivityKind.EXTERNAL_REFUND_IMPORTED,
+            message=(
+                f"Refund of {refund.amount} made outside Kanorio (Stripe {gateway_refund.id}) "
+                f"recorded, status {refund.status.name}"
+            ),
+            refund_id=refund.id,
+        )
+    )
+
+
+def refresh_payment(order: Order, record: PaymentRecord, *, at: datetime) -> Order:
+    """B4: the order with the gateway's live payment record; a dispute change is recorded."""
+    if order.payment == record:
+        return order
+    updated = attrs.evolve(order, payment=record)
+    was_disputed = order.payment.disputed if order.payment else False
+    if record.disputed != was_disputed:
+        message = "Payment disputed at Stripe" if record.disputed else "Payment dispute cleared"
+        updated = updated.with_activity(
+            ActivityEntry(at=at, kind=ActivityKind.PAYMENT_UPDATED, message=message)
+        )
+    return updated
+
+
+def rederive_status(
+    order: Order, policy: FeePolicy, *, at: datetime, actor_id: ActorId | None = None
+) -> Order:
+    """S1: the order in the status its amounts give, with an activity entry when it changes."""
+    if order.payment is None:
+        return order
+    try:
+        refundable = refundable_balance(order.payment, order.refunds, policy).refundable
+    except InvalidPaymentRecord:
+        return order
+    status = derive_order_status(order.status, order.refunds, refundable)
+    if status == order.status:
+        return order
+    return order.with_status(status).with_activity(
+        ActivityEntry(
+            at=at,
+            kind=ActivityKind.STATUS_CHANGED,
+            message=f"Order status changed from {order.status.label} to {status.label}",
+            actor_id=actor_id,
+        )
+    )
+
+
+def reconcile(
+    order: Order,
+    record: PaymentRecord,
+    gateway_refunds: Iterable[GatewayRefund],
+    policy: FeePolicy,
+    *,
+    at: datetime,
+) -> Order:
+    """B4, L2: the order made to match a live gateway read (payment and every refund).
+
+    Idempotent: reconciling twice with the same read changes nothing the second time.
+    """
+    result = refresh_payment(order, record, at=at)
+    for gateway_refund in sorted(gateway_refunds, key=lambda r: (r.created_at, r.id)):
+        result, _ = observe_refund(result, gateway_refund, observed_at=at)
+    return rederive_status(result, policy, at=at)
