@@ -100,6 +100,16 @@ def payment_record_problem(order: Order) -> Ineligibility | None:
         problem = "the payment captured nothing"
     elif payment.settlement_currency != order.currency and payment.exchange_rate is None:
         problem = "the payment settled in another currency and its exchange rate is unknown"
+    elif payment.amount_refunded.currency != order.currency:
+        problem = (
+            f"the gateway's refunded amount is in {payment.amount_refunded.currency.code}, not "
+            f"in the order currency {order.currency.code}"
+        )
+    elif any(
+        fee.currency not in (order.currency, payment.settlement_currency)
+        for fee in (payment.stripe_fee, payment.platform_fee)
+    ):
+        problem = "a fee is in neither the order currency nor the settlement currency"
     if problem is None:
         return None
     return Ineligibility("E4", NO_VALID_PAYMENT, f"{problem}; a valid Stripe payment is needed")

@@ -166,6 +166,13 @@ class GatewayMisconfigured(RefundError):
     code = "gateway_misconfigured"
 
 
+class GatewayProtocolError(RefundError):
+    """The gateway answered with something this library cannot read (a missing field, an
+    unknown status). Nothing was assumed; report it with the payment id."""
+
+    code = "gateway_protocol_error"
+
+
 class InvalidSignature(RefundError):
     """A webhook payload whose signature is missing, wrong or too old (P1)."""
 

@@ -53,3 +53,24 @@ class GatewayEvent:
     def kind(self) -> EventKind:
         """What the event means to the library."""
         return EventKind.of(self.type)
+
+
+class EventResult(enum.Enum):
+    """What ``RefundService.apply_event`` did with an event."""
+
+    APPLIED = "applied"  # the order changed
+    UNCHANGED = "unchanged"  # the event agreed with the record (or only joined its timeline)
+    STALE = "stale"  # older than what we know: recorded in the timeline, not applied
+    DUPLICATE = "duplicate"  # this event id was applied before
+    IGNORED = "ignored"  # a type the library does not act on
+    UNKNOWN_ORDER = "unknown_order"  # no order has this payment: nothing to do here
+
+
+@attrs.frozen
+class EventOutcome:
+    """The answer of ``apply_event``: a webhook endpoint returns 2xx for every one of these."""
+
+    event_id: EventId
+    result: EventResult
+    order_id: str | None = None
+    message: str = ""

@@ -8,7 +8,7 @@ rounding (M5).
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 import attrs
@@ -208,20 +208,29 @@ class Money:
             raise InvalidAmount(f"{shown!r} is infinite; enter a finite amount such as '12.50'")
         if value.is_signed() and value != 0:
             raise InvalidAmount(f"{shown!r} is negative; enter a positive amount such as '12.50'")
-        scaled = value.scaleb(currency.exponent)
-        if scaled != scaled.to_integral_value():
+        # Exact integer arithmetic: Decimal operations round to the context precision (28
+        # digits), which would silently round long amounts (M1).
+        _sign, digits, exponent = value.as_tuple()
+        if not isinstance(exponent, int):  # pragma: no cover - NaN and Infinity refused above
+            raise InvalidAmount(f"{shown!r} is not a finite number")
+        coefficient = int("".join(map(str, digits)) or "0")
+        shift = exponent + currency.exponent
+        if shift >= 0:
+            return cls(coefficient * 10**shift, currency)
+        minor, fraction = divmod(coefficient, 10**-shift)
+        if fraction:
             raise InvalidAmount(
                 f"{shown!r} has more decimal places than {currency.code} allows "
                 f"({currency.exponent}); round it to {currency.exponent} decimals"
             )
-        return cls(int(scaled), currency)
+        return cls(minor, currency)
 
     # -- queries ----------------------------------------------------------------------------
 
     @property
     def amount(self) -> Decimal:
         """The amount in major units as an exact ``Decimal`` (USD 12.50 → ``Decimal('12.50')``)."""
-        return Decimal(self.minor).scaleb(-self.currency.exponent)
+        return Decimal(self.amount_text())  # exact: Decimal arithmetic would round at 28 digits
 
     def is_zero(self) -> bool:
         """True when the amount is zero."""
@@ -378,9 +387,9 @@ def convert_rounding_up(amount: Money, rate: Decimal, target: Currency) -> Money
     """
     if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
         raise InvalidAmount(f"an exchange rate must be a positive finite Decimal, got {rate!r}")
-    try:
-        major = amount.amount / rate
-        scaled = major.scaleb(target.exponent)
-        return Money(int(scaled.to_integral_value(rounding=ROUND_CEILING)), target)
-    except InvalidOperation as e:  # pragma: no cover - Decimal context limits
-        raise InvalidAmount(f"cannot convert {amount} at rate {rate}") from e
+    # Exact rational arithmetic: Decimal division rounds its quotient to 28 digits (half-even),
+    # which could round a fee down before the ceiling and overstate the balance.
+    rate_num, rate_den = rate.as_integer_ratio()
+    numerator = amount.minor * rate_den * 10**target.exponent
+    denominator = rate_num * 10**amount.currency.exponent
+    return Money(-(-numerator // denominator), target)  # ceiling division

@@ -96,16 +96,20 @@ def observe_refund(
     *,
     observed_at: datetime,
     event: EventRef | None = None,
+    recorded_at: datetime | None = None,
 ) -> tuple[Order, Observation]:
     """Apply one gateway report about one refund to ``order`` (without re-deriving its status).
 
     ``observed_at`` orders reports (L5): the event's creation time for webhooks, the fetch time
     for a live read. A report older than the refund's last applied one, or a move the refund
     state machine (S3) forbids, is STALE: it is recorded in the timeline, marked not applied.
+    Activity entries are stamped ``recorded_at`` (default ``observed_at``): when we learned it.
     """
+    recorded = recorded_at or observed_at
     refund = match_refund(order, gateway_refund)
     if refund is None:
-        return _import_external(order, gateway_refund, observed_at, event), Observation.IMPORTED
+        imported = _import_external(order, gateway_refund, observed_at, event, recorded)
+        return imported, Observation.IMPORTED
     if event is not None and refund.has_event(event.id):
         return order, Observation.DUPLICATE
 
@@ -119,16 +123,26 @@ def observe_refund(
         outcome = Observation.STALE
 
     updated = refund
-    if outcome is not Observation.STALE:
+    if outcome is Observation.APPLIED or (outcome is Observation.CONFIRMED and event is not None):
         updated = refund.moved_to(
             new_status,
             as_of=max(observed_at, refund.status_as_of or observed_at),
             failure_reason=gateway_refund.failure_reason,
             gateway_refund_id=gateway_refund.id,
         )
+    elif outcome is Observation.CONFIRMED:
+        # A live read that agrees changes nothing but what the record may lack, so reading the
+        # gateway twice leaves the order (and its version) untouched.
+        updated = attrs.evolve(
+            refund,
+            gateway_refund_id=gateway_refund.id,
+            failure_reason=gateway_refund.failure_reason
+            if new_status.is_final
+            else refund.failure_reason,
+        )
+    if outcome is not Observation.STALE and updated.amount != gateway_refund.amount:
         # The gateway's amount is the truth for money that moved (local = Stripe after sync).
-        if updated.amount != gateway_refund.amount:
-            updated = attrs.evolve(updated, amount=gateway_refund.amount)
+        updated = attrs.evolve(updated, amount=gateway_refund.amount)
     if event is not None:
         updated = updated.with_event(
             GatewayEventRecord(
@@ -143,7 +157,7 @@ def observe_refund(
     if outcome is Observation.APPLIED:
         result = result.with_activity(
             ActivityEntry(
-                at=observed_at,
+                at=recorded,
                 kind=_STATUS_ACTIVITY[new_status],
                 message=_status_message(updated, new_status),
                 refund_id=updated.id,
@@ -153,7 +167,11 @@ def observe_refund(
 
 
 def _import_external(
-    order: Order, gateway_refund: GatewayRefund, observed_at: datetime, event: EventRef | None
+    order: Order,
+    gateway_refund: GatewayRefund,
+    observed_at: datetime,
+    event: EventRef | None,
+    recorded_at: datetime,
 ) -> Order:
     refund = Refund(
         id=external_refund_id(gateway_refund),
@@ -174,7 +192,7 @@ def _import_external(
         )
     return order.with_refund(refund).with_activity(
         ActivityEntry(
-            at=observed_at,
+            at=recorded_at,
             kind=ActivityKind.EXTERNAL_REFUND_IMPORTED,
             message=(
                 f"Refund of {refund.amount} made outside Kanorio (Stripe {gateway_refund.id}) "
