@@ -1,0 +1,392 @@
+"""Money (rules M1, M2, M4, M5). Stripe's units (M3) are in test_currency_stripe.py."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kanorio_refunds.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+from kanorio_refunds.domain.money import (
+    ISO_EXPONENTS,
+    Currency,
+    Money,
+    convert_rounding_up,
+    from_stripe_amount,
+    total,
+)
+from kanorio_refunds.testing import strategies as kst
+
+USD = Currency.of("USD")
+EUR = Currency.of("EUR")
+
+
+def usd(minor: int) -> Money:
+    return Money.from_minor(minor, "USD")
+
+
+# -- M1: integer minor units; floats and bools refused ------------------------------------------
+
+
+def test_from_minor_builds_integer_minor_units() -> None:
+    """M1: Money.from_minor(1250, "USD") is USD 12.50, stored as 1250 minor units."""
+    m = Money.from_minor(1250, "usd")
+    assert m.minor == 1250
+    assert m.currency == USD
+    assert m.amount == Decimal("12.50")
+    assert m.format() == "12.50 USD"
+
+
+@pytest.mark.parametrize("bad", [12.5, 12.0, True, False, Decimal("12"), "1250", None])
+def test_from_minor_refuses_non_integers(bad: object) -> None:
+    """M1: from_minor refuses floats, bools (True is not one cent) and anything but int."""
+    with pytest.raises(InvalidAmount, match="integer number of minor units") as info:
+        Money.from_minor(bad, "USD")  # type: ignore[arg-type]
+    assert info.value.code == "invalid_amount"
+    assert type(bad).__name__ in info.value.message
+
+
+@pytest.mark.parametrize("bad", [1.0, True])
+def test_constructor_refuses_floats_and_bools(bad: object) -> None:
+    """M1: the Money constructor itself refuses floats and bools, not only from_minor."""
+    with pytest.raises(InvalidAmount):
+        Money(bad, USD)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("other", [1.5, 1, True, Decimal("1"), "1.00"])
+def test_arithmetic_with_non_money_is_refused(other: object) -> None:
+    """M1: adding, subtracting or comparing Money with a number is an error, not a silent cast."""
+    m = usd(100)
+    with pytest.raises(InvalidAmount, match="both sides must be Money"):
+        m + other  # type: ignore[operator]
+    with pytest.raises(InvalidAmount, match="both sides must be Money"):
+        m - other  # type: ignore[operator]
+    with pytest.raises(InvalidAmount, match="both sides must be Money"):
+        m < other  # type: ignore[operator]  # noqa: B015
+
+
+def test_money_is_immutable() -> None:
+    """M1: Money values are immutable."""
+    m = usd(100)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        m.minor = 5  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        m.currency = EUR  # type: ignore[misc]
+
+
+# -- M2: parsing user input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("12.50", "USD", 1250),
+        ("12.5", "USD", 1250),
+        ("12", "USD", 1200),
+        ("  12.50 ", "USD", 1250),
+        ("0.01", "USD", 1),
+        (".5", "USD", 50),
+        ("12.", "USD", 1200),
+        ("0", "USD", 0),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        ("5", "ISK", 5),
+        ("007.10", "EUR", 710),
+        ("12.500", "USD", 1250),  # a trailing zero loses nothing: no rounding happens
+    ],
+)
+def test_parse_accepts_plain_decimals(text: str, currency: str, minor: int) -> None:
+    """M2: plain non-negative decimals with at most the currency's decimals are accepted."""
+    assert Money.parse(text, currency) == Money.from_minor(minor, currency)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "minor"),
+    [
+        (Decimal("12.5"), "USD", 1250),
+        (Decimal("12.50"), "USD", 1250),
+        (Decimal("1E+2"), "JPY", 100),
+        (Decimal("0.001"), "KWD", 1),
+        (Decimal("-0"), "USD", 0),
+    ],
+)
+def test_parse_accepts_decimal(value: Decimal, currency: str, minor: int) -> None:
+    """M2: a Decimal is accepted as an exact number (its exponent is representation only)."""
+    assert Money.parse(value, currency) == Money.from_minor(minor, currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "named"),
+    [
+        ("", "USD", "empty"),
+        ("   ", "USD", "empty"),
+        ("\t\n", "USD", "empty"),
+        ("abc", "USD", "not a plain decimal number"),
+        ("12,50", "USD", "not a plain decimal number"),
+        ("1 000", "USD", "not a plain decimal number"),
+        ("1_000", "USD", "not a plain decimal number"),
+        ("$12", "USD", "not a plain decimal number"),
+        ("12.50 USD", "USD", "not a plain decimal number"),
+        ("0x10", "USD", "not a plain decimal number"),
+        ("1.2.3", "USD", "not a plain decimal number"),
+        (".", "USD", "not a plain decimal number"),
+        ("NaN", "USD", "not a number"),
+        ("nan", "USD", "not a number"),
+        ("sNaN", "USD", "not a number"),
+        ("Infinity", "USD", "infinite"),
+        ("inf", "USD", "infinite"),
+        ("-Infinity", "USD", "negative"),
+        ("1e3", "USD", "exponent notation"),
+        ("1E3", "USD", "exponent notation"),
+        ("1.5e-2", "USD", "exponent notation"),
+        ("2E+2", "USD", "exponent notation"),
+        ("-5", "USD", "negative"),
+        ("-0.01", "USD", "negative"),
+        ("+5", "USD", "sign"),
+        ("12.345", "USD", "more decimal places than USD allows (2)"),
+        ("1.5", "JPY", "more decimal places than JPY allows (0)"),
+        ("1.0005", "KWD", "more decimal places than KWD allows (3)"),
+        ("0.001", "EUR", "more decimal places than EUR allows (2)"),
+    ],
+)
+def test_parse_rejects_bad_text(text: str, currency: str, named: str) -> None:
+    """M2: bad input is refused with a message naming the problem and what is accepted."""
+    with pytest.raises(InvalidAmount) as info:
+        Money.parse(text, currency)
+    assert info.value.code == "invalid_amount"
+    assert named in info.value.message
+    assert repr(text) in info.value.message or named == "empty"
+    # ... and says what would be accepted.
+    accepted = ("such as", "round it to")
+    assert any(hint in info.value.message for hint in accepted), info.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        (Decimal("NaN"), "not a number"),
+        (Decimal("sNaN"), "not a number"),
+        (Decimal("Infinity"), "infinite"),
+        (Decimal("-Infinity"), "infinite"),
+        (Decimal("-1"), "negative"),
+        (Decimal("0.125"), "more decimal places than USD allows"),
+        (Decimal("1.000000000000000000000000000001"), "more decimal places than USD allows"),
+    ],
+)
+def test_parse_rejects_bad_decimals(value: Decimal, named: str) -> None:
+    """M2: a Decimal that is not a finite, non-negative amount of the currency is refused."""
+    with pytest.raises(InvalidAmount, match=named):
+        Money.parse(value, "USD")
+
+
+@pytest.mark.parametrize("value", [12.5, 0.1, 12.0, float("nan"), True, False])
+def test_parse_rejects_floats_and_bools(value: object) -> None:
+    """M1, M2: floats and bools are refused by parse; the message says to use text or Decimal."""
+    with pytest.raises(InvalidAmount, match="never as a float or bool") as info:
+        Money.parse(value, "USD")  # type: ignore[arg-type]
+    assert type(value).__name__ in info.value.message
+
+
+@pytest.mark.parametrize("value", [1250, None, b"12.50", ["12.50"]])
+def test_parse_rejects_other_types(value: object) -> None:
+    """M2: only text and Decimal can be parsed (an int would be ambiguous: units or cents?)."""
+    with pytest.raises(InvalidAmount, match="cannot parse an amount from"):
+        Money.parse(value, "USD")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("code", ["XYZ", "US", "", "usdollar", "BTC", "EURO"])
+def test_unknown_currency_codes_are_refused(code: str) -> None:
+    """M2, M3: currency codes that are not ISO 4217 are refused with unknown_currency."""
+    with pytest.raises(UnknownCurrency, match="ISO 4217") as info:
+        Money.parse("1.00", code)
+    assert info.value.code == "unknown_currency"
+    with pytest.raises(UnknownCurrency):
+        Money.from_minor(100, code)
+
+
+def test_currency_must_be_given_as_text() -> None:
+    """M2: a currency given as something else than a code is refused, clearly."""
+    with pytest.raises(UnknownCurrency, match="code string"):
+        Currency.of(840)  # type: ignore[arg-type]
+
+
+def test_currency_codes_are_case_insensitive_and_equal_by_code() -> None:
+    """M3: 'usd', ' USD ' and 'USD' are the same currency, with the ISO exponent."""
+    assert Currency.of("usd") == Currency.of(" USD ") == USD
+    assert Currency.of("jpy").exponent == 0
+    assert Currency.of("kwd").exponent == 3
+    assert Currency.of("CLF").exponent == 4
+    assert str(USD) == "USD"
+
+
+def test_long_amounts_are_parsed_exactly() -> None:
+    """M1, M2: amounts longer than Decimal's 28-digit precision are never silently rounded."""
+    text = "123456789012345678901234567890.12"
+    m = Money.parse(text, "USD")
+    assert m.minor == 12345678901234567890123456789012
+    assert m.amount_text() == text
+    assert m.amount == Decimal(text)
+    with pytest.raises(InvalidAmount, match="more decimal places"):
+        Money.parse("123456789012345678901234567890.125", "USD")
+
+
+# -- M2 properties: parse ∘ format -------------------------------------------------------------
+
+
+@given(minor=st.integers(min_value=0, max_value=10**15))
+def test_parse_format_round_trip_for_every_iso_currency(minor: int) -> None:
+    """M2, M3: Money.parse(m.amount_text(), c) == m for every currency in ISO_EXPONENTS."""
+    for code in ISO_EXPONENTS:
+        m = Money.from_minor(minor, code)
+        text = m.amount_text()
+        assert Money.parse(text, code) == m
+        assert Money.parse(m.amount, code) == m
+        exponent = ISO_EXPONENTS[code]
+        assert ("." in text) == (exponent > 0)
+        if exponent:
+            assert len(text.split(".")[1]) == exponent
+
+
+def test_round_trip_covers_every_exponent() -> None:
+    """M3: the ISO table has currencies with 0, 2, 3 and 4 decimals, each formatted right."""
+    assert set(ISO_EXPONENTS.values()) == {0, 2, 3, 4}
+    assert Money.from_minor(5, "USD").amount_text() == "0.05"
+    assert Money.from_minor(5, "JPY").amount_text() == "5"
+    assert Money.from_minor(5, "KWD").amount_text() == "0.005"
+    assert Money.from_minor(5, "CLF").amount_text() == "0.0005"
+    assert Money.from_minor(-5, "USD").amount_text() == "-0.05"
+
+
+# -- M4: one currency at a time ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: a < b,
+        lambda a, b: a <= b,
+        lambda a, b: a > b,
+        lambda a, b: a >= b,
+        lambda a, b: a.min(b),
+        lambda a, b: a.max(b),
+        lambda a, b: total([a, b], a.currency),
+    ],
+    ids=["add", "sub", "lt", "le", "gt", "ge", "min", "max", "total"],
+)
+def test_mixing_currencies_raises_currency_mismatch(operation: object) -> None:
+    """M4: arithmetic and ordering across currencies raise currency_mismatch."""
+    assert callable(operation)
+    with pytest.raises(CurrencyMismatch, match="USD and EUR") as info:
+        operation(usd(100), Money.from_minor(100, "EUR"))
+    assert info.value.code == "currency_mismatch"
+
+
+def test_equality_across_currencies_is_false_and_never_raises() -> None:
+    """M4: == across currencies is False (and != True), even for the same number."""
+    a, b = usd(100), Money.from_minor(100, "EUR")
+    assert (a == b) is False
+    assert (a != b) is True
+    assert a != "1.00 USD"
+    assert a != 100
+    assert usd(0) != Money.zero("JPY")
+    assert len({a, b}) == 2
+
+
+def test_same_currency_arithmetic() -> None:
+    """M4: within one currency, arithmetic and ordering behave like the integers."""
+    assert usd(150) + usd(25) == usd(175)
+    assert usd(150) - usd(175) == usd(-25)
+    assert -usd(5) == usd(-5)
+    assert usd(1) < usd(2) <= usd(2) < usd(3)
+    assert usd(3) > usd(2) >= usd(2)
+    assert usd(1).min(usd(2)) == usd(1)
+    assert usd(1).max(usd(2)) == usd(2)
+    assert total([], USD) == Money.zero("USD")
+    assert total([usd(1), usd(2), usd(3)], USD) == usd(6)
+
+
+same_currency_triples = st.sampled_from(sorted(ISO_EXPONENTS)).flatmap(
+    lambda code: st.tuples(*[kst.money(code, -(10**12), 10**12)] * 3)
+)
+
+
+@given(same_currency_triples)
+def test_addition_is_associative_and_commutative(triple: tuple[Money, Money, Money]) -> None:
+    """M4: (a + b) + c == a + (b + c) and a + b == b + a; a − b + b == a."""
+    a, b, c = triple
+    assert (a + b) + c == a + (b + c)
+    assert a + b == b + a
+    assert a - b + b == a
+    assert (a + b).minor == a.minor + b.minor
+    assert (a < b) == (a.minor < b.minor)
+    assert (a <= b) == (a.minor <= b.minor)
+
+
+@given(kst.money(min_minor=-(10**9), max_minor=10**9), st.data())
+def test_hash_agrees_with_equality(m: Money, data: st.DataObject) -> None:
+    """M4: equal values hash alike, whichever way they were built; unequal values are unequal."""
+    rebuilt = [
+        Money.from_minor(m.minor, m.currency.code.lower()),
+        Money(m.minor, Currency(m.currency.code, m.currency.exponent)),
+    ]
+    if m.minor >= 0:
+        rebuilt.append(Money.parse(m.amount_text(), m.currency))
+    for twin in rebuilt:
+        assert twin == m
+        assert hash(twin) == hash(m)
+    other = data.draw(kst.money(min_minor=-(10**9), max_minor=10**9))
+    if other == m:
+        assert hash(other) == hash(m)
+    else:
+        assert (other.minor, other.currency.code) != (m.minor, m.currency.code)
+
+
+# -- M5: rounding is always named ----------------------------------------------------------------
+
+
+def test_fee_conversion_rounds_up() -> None:
+    """M5, B3: EUR 3.20 at 0.9 EUR per USD is USD 3.5555…, converted rounding up to USD 3.56."""
+    fee = Money.parse("3.20", "EUR")
+    assert convert_rounding_up(fee, Decimal("0.9"), USD) == Money.parse("3.56", "USD")
+    # an exact result is not bumped
+    assert convert_rounding_up(fee, Decimal("0.8"), USD) == Money.parse("4.00", "USD")
+    assert convert_rounding_up(Money.zero("EUR"), Decimal("0.9"), USD) == Money.zero("USD")
+
+
+@pytest.mark.parametrize(
+    "rate", [0.9, Decimal("0"), Decimal("-1"), Decimal("NaN"), Decimal("Infinity"), "0.9"]
+)
+def test_conversion_refuses_bad_rates(rate: object) -> None:
+    """M1, M5: an exchange rate must be a positive finite Decimal (never a float)."""
+    with pytest.raises(InvalidAmount, match="positive finite Decimal"):
+        convert_rounding_up(Money.parse("1.00", "EUR"), rate, USD)  # type: ignore[arg-type]
+
+
+@given(
+    fee=kst.money(min_minor=0, max_minor=10**10),
+    rate=kst.exchange_rates() | st.decimals(min_value=Decimal("1e-30"), max_value=10**6, places=30),
+    target=kst.currencies(),
+)
+def test_conversion_rounding_up_is_exact(fee: Money, rate: Decimal, target: Currency) -> None:
+    """M5, B3: fee / rate rounded up is the smallest amount ≥ the exact rational value."""
+    exact = Fraction(fee.minor, 10**fee.currency.exponent) / Fraction(rate) * 10**target.exponent
+    converted = convert_rounding_up(fee, rate, target)
+    assert converted.currency == target
+    assert converted.minor >= exact
+    assert converted.minor - 1 < exact
+
+
+def test_stripe_amount_conversion_names_its_rounding() -> None:
+    """M5: a Stripe amount with a fraction of our unit (ISK 5.50) needs a named rounding."""
+    with pytest.raises(InvalidAmount, match="name a rounding"):
+        from_stripe_amount(550, "ISK")
+    assert from_stripe_amount(550, "ISK", rounding="up") == Money.from_minor(6, "ISK")
+    assert from_stripe_amount(550, "ISK", rounding="down") == Money.from_minor(5, "ISK")
+    with pytest.raises(ValueError, match="rounding must be one of"):
+        from_stripe_amount(550, "ISK", rounding="nearest")

@@ -1,0 +1,119 @@
+"""The quote of the "Confirm Refund" window (F1, F2 idempotency) and its notices."""
+
+from __future__ import annotations
+
+import pytest
+
+from kanorio_refunds.domain.balance import BalanceBreakdown, FeePolicy, refundable_balance
+from kanorio_refunds.domain.ids import ActorId, OrderId, QuoteId
+from kanorio_refunds.domain.money import Money
+from kanorio_refunds.domain.order import OrderStatus
+from kanorio_refunds.domain.quote import Notice, RefundQuote, quote_id_for, quote_notices
+from kanorio_refunds.domain.refund import RefundReason
+from kanorio_refunds.testing import paid_order
+
+ORDER = OrderId("order-1")
+ACTOR = ActorId("owner-1")
+
+
+def usd(text: str) -> Money:
+    return Money.parse(text, "USD")
+
+
+def breakdown(policy: FeePolicy = FeePolicy.NET_OF_FEES, cross: bool = False) -> BalanceBreakdown:
+    order = paid_order(settlement_currency="EUR", exchange_rate="0.9") if cross else paid_order()
+    assert order.payment is not None
+    return refundable_balance(order.payment, (), policy)
+
+
+def qid(**changes: object) -> QuoteId:
+    args: dict[str, object] = {
+        "order_id": ORDER,
+        "order_version": 3,
+        "actor_id": ACTOR,
+        "amount": usd("10.00"),
+        "reason": RefundReason.DUPLICATE,
+        "notes": "dup",
+    }
+    args.update(changes)
+    return quote_id_for(**args)  # type: ignore[arg-type]
+
+
+def test_quote_id_is_a_pure_function_of_what_was_confirmed() -> None:
+    """F2: confirming the same refund twice at the same order version gives the same quote id,
+    so a double click makes one refund."""
+    assert qid() == qid()
+    assert qid().startswith("qt_")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"order_version": 4},
+        {"order_id": OrderId("order-2")},
+        {"actor_id": ActorId("admin-1")},
+        {"amount": usd("10.01")},
+        {"amount": Money.parse("10.00", "EUR")},
+        {"reason": None},
+        {"reason": RefundReason.OTHER},
+        {"notes": "dup!"},
+    ],
+    ids=str,
+)
+def test_quote_id_changes_with_anything_confirmed(change: dict[str, object]) -> None:
+    """F1, F2: any change to the order version or to what was confirmed gives another quote."""
+    assert qid(**change) != qid()
+
+
+def test_refund_id_is_derived_from_the_quote() -> None:
+    """F2, L1: one quote makes one refund: the refund id is derived from the quote id."""
+    b = breakdown()
+    quote = RefundQuote(
+        id=qid(),
+        order_id=ORDER,
+        order_version=3,
+        actor_id=ACTOR,
+        amount=usd("10.00"),
+        reason=RefundReason.DUPLICATE,
+        notes="dup",
+        refundable_before=b.refundable,
+        refundable_after=b.refundable - usd("10.00"),
+        resulting_status=OrderStatus.PARTIALLY_REFUNDED,
+        breakdown=b,
+        notices=quote_notices(b, RefundReason.DUPLICATE),
+    )
+    assert quote.refund_id == f"rf_{qid().removeprefix('qt_')}"
+    assert quote.refund_id != quote.id
+
+
+def test_net_of_fees_quote_warns_fees_are_not_refunded() -> None:
+    """F1, B5: under NET_OF_FEES the quote says fees are not refunded to the seller."""
+    notices = quote_notices(breakdown(FeePolicy.NET_OF_FEES), None)
+    assert Notice.FEES_NOT_REFUNDED in notices
+    assert Notice.FEES_ABSORBED not in notices
+
+
+def test_gross_quote_warns_the_seller_absorbs_fees() -> None:
+    """F1, B5: under GROSS the quote says refunding beyond the net comes out of the balance."""
+    notices = quote_notices(breakdown(FeePolicy.GROSS), None)
+    assert Notice.FEES_ABSORBED in notices
+    assert Notice.FEES_NOT_REFUNDED not in notices
+
+
+def test_cross_currency_quote_warns_about_exchange_rates() -> None:
+    """F1, B3: a cross-currency payment adds the exchange-rate notice; a same-currency one not."""
+    assert Notice.CROSS_CURRENCY in quote_notices(breakdown(cross=True), None)
+    assert Notice.CROSS_CURRENCY not in quote_notices(breakdown(), None)
+
+
+@pytest.mark.parametrize("reason", [None, *RefundReason])
+def test_every_quote_says_access_is_kept_and_refunds_are_final(
+    reason: RefundReason | None,
+) -> None:
+    """F1, F4, S4: every quote says buyer access is not revoked and, last, that a submitted
+    refund cannot be reversed."""
+    notices = quote_notices(breakdown(), reason)
+    assert Notice.BUYER_ACCESS_KEPT in notices
+    assert notices[-1] is Notice.IRREVERSIBLE
+    assert "cannot be reversed" in Notice.IRREVERSIBLE.value
+    assert len(set(notices)) == len(notices)

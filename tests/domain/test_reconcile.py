@@ -1,0 +1,291 @@
+"""Bringing an order in line with the gateway (rules B4, L2, L5, S1, S3, F3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain.ids import EventId
+from kanorio_refunds.domain.money import Money
+from kanorio_refunds.domain.order import ActivityKind, Order, OrderStatus
+from kanorio_refunds.domain.payment import GatewayRefund, PaymentRecord
+from kanorio_refunds.domain.reconcile import (
+    EventRef,
+    Observation,
+    external_refund_id,
+    observe_refund,
+    reconcile,
+    refresh_payment,
+)
+from kanorio_refunds.domain.refund import Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.testing import (
+    T0,
+    evolve_payment,
+    gateway_refund,
+    paid_order,
+    refund,
+    with_refunds,
+)
+from kanorio_refunds.testing import strategies as kst
+
+NET = FeePolicy.NET_OF_FEES
+R = RefundStatus
+GATEWAY_STATUSES = [s for s in RefundStatus if s is not R.SUBMITTING]
+
+
+def usd(text: str) -> Money:
+    return Money.parse(text, "USD")
+
+
+def event(n: int, minutes: int = 0, type_: str = "refund.updated") -> EventRef:
+    return EventRef(EventId(f"evt_{n}"), type_, T0 + timedelta(minutes=minutes))
+
+
+def submitting_order() -> tuple[Order, Refund]:
+    order = paid_order()
+    local = refund(order, "10.00", R.SUBMITTING, refund_id="rf_local")
+    return with_refunds(order, [local]), local
+
+
+def test_webhook_echo_of_a_submitting_refund_is_matched_by_metadata() -> None:
+    """L2, L5: a gateway report of our SUBMITTING refund (found by our refund id in its
+    metadata) updates that refund and fills in the Stripe id: it is never imported twice."""
+    order, local = submitting_order()
+    echo = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_123", local=local)
+    result, outcome = observe_refund(order, echo, observed_at=T0, event=event(1))
+    assert outcome is Observation.APPLIED
+    (updated,) = result.refunds
+    assert updated.id == local.id
+    assert updated.status is R.SUCCEEDED
+    assert updated.gateway_refund_id == "re_123"
+    assert updated.origin is RefundOrigin.LOCAL
+    assert [e.event_id for e in updated.events] == ["evt_1"]
+    assert result.activity[-1].kind is ActivityKind.REFUND_SUCCEEDED
+    assert result.activity[-1].refund_id == local.id
+
+
+def test_refund_made_elsewhere_is_imported_once() -> None:
+    """B4: a refund the order does not know is imported with origin EXTERNAL, once."""
+    order = paid_order()
+    outside = gateway_refund(order, "25.00", R.SUCCEEDED, gateway_id="re_dash")
+    once, outcome = observe_refund(order, outside, observed_at=T0)
+    assert outcome is Observation.IMPORTED
+    (imported,) = once.refunds
+    assert imported.id == external_refund_id(outside)
+    assert imported.origin is RefundOrigin.EXTERNAL
+    assert imported.amount == usd("25.00")
+    assert once.activity[-1].kind is ActivityKind.EXTERNAL_REFUND_IMPORTED
+    twice, outcome = observe_refund(once, outside, observed_at=T0 + timedelta(minutes=1))
+    assert outcome is Observation.CONFIRMED
+    assert len(twice.refunds) == 1
+    assert twice.activity == once.activity
+
+
+def test_duplicate_event_changes_nothing() -> None:
+    """L5: the same event applied twice is a DUPLICATE and leaves the order as it was."""
+    order, local = submitting_order()
+    report = gateway_refund(order, "10.00", R.PENDING, gateway_id="re_1", local=local)
+    once, _ = observe_refund(order, report, observed_at=T0, event=event(1))
+    again, outcome = observe_refund(once, report, observed_at=T0, event=event(1))
+    assert outcome is Observation.DUPLICATE
+    assert again == once
+
+
+def test_stale_event_is_recorded_but_not_applied() -> None:
+    """L5, S3, F3: an older event arriving late is kept in the Stripe timeline, marked not
+    applied, and does not move the refund back."""
+    order, local = submitting_order()
+    succeeded = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_1", local=local)
+    pending = gateway_refund(order, "10.00", R.PENDING, gateway_id="re_1", local=local)
+    newer, _ = observe_refund(
+        order, succeeded, observed_at=T0 + timedelta(minutes=5), event=event(2, minutes=5)
+    )
+    result, outcome = observe_refund(
+        newer,
+        pending,
+        observed_at=T0 + timedelta(minutes=1),
+        event=event(1, minutes=1, type_="refund.created"),
+    )
+    assert outcome is Observation.STALE
+    (r,) = result.refunds
+    assert r.status is R.SUCCEEDED
+    assert [(e.event_id, e.status, e.applied) for e in r.events] == [
+        ("evt_2", R.SUCCEEDED, True),
+        ("evt_1", R.PENDING, False),
+    ]
+    assert result.activity == newer.activity
+
+
+def test_late_failure_releases_the_reservation_and_the_status_follows() -> None:
+    """S1, S2, S3, L3: a succeeded full refund failing late puts the order back to PAID (through a
+    failed refund), with the failure reason in the activity."""
+    order = paid_order()
+    full = refund(order, "95.80", R.SUCCEEDED, refund_id="rf_full", gateway_refund_id="re_full")
+    refunded = with_refunds(order, [full])
+    assert refunded.status is OrderStatus.REFUNDED
+    failed = gateway_refund(
+        refunded, "95.80", R.FAILED, local=full, failure_reason="lost_or_stolen_card"
+    )
+    live = evolve_payment(refunded).payment
+    assert live is not None
+    result = reconcile(refunded, live, [failed], NET, at=T0 + timedelta(days=3))
+    assert result.status is OrderStatus.PAID
+    assert result.refunds[0].status is R.FAILED
+    assert result.refunds[0].failure_reason == "lost_or_stolen_card"
+    kinds = [a.kind for a in result.activity[len(refunded.activity) :]]
+    assert kinds == [ActivityKind.REFUND_FAILED, ActivityKind.STATUS_CHANGED]
+    assert "lost_or_stolen_card" in result.activity[-2].message
+
+
+def test_dispute_change_is_recorded() -> None:
+    """B4, E5: a live read that shows a new dispute updates the record and the activity."""
+    order = paid_order()
+    assert order.payment is not None
+    disputed = evolve_payment(order, disputed=True).payment
+    assert disputed is not None
+    result = refresh_payment(order, disputed, at=T0)
+    assert result.payment == disputed
+    assert result.activity[-1].kind is ActivityKind.PAYMENT_UPDATED
+    assert refresh_payment(result, disputed, at=T0) == result
+
+
+def test_reconcile_derives_the_status_from_imported_refunds() -> None:
+    """B4, S1: a full refund made in the dashboard makes the order REFUNDED after a sync."""
+    order = paid_order()
+    outside = gateway_refund(order, "95.80", R.SUCCEEDED, gateway_id="re_dash")
+    live = evolve_payment(order, amount_refunded=usd("95.80")).payment
+    assert live is not None
+    result = reconcile(order, live, [outside], NET, at=T0)
+    assert result.status is OrderStatus.REFUNDED
+    assert refundable_balance(live, result.refunds).refundable.is_zero()
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+
+@st.composite
+def gateway_reads(draw: st.DrawFn) -> tuple[Order, PaymentRecord, list[GatewayRefund]]:
+    """An order with local refunds in any state and a live gateway read that may know them,
+    report other statuses and amounts, and hold refunds made elsewhere."""
+    order = draw(kst.paid_orders(currency="USD", max_captured_minor=10**7))
+    locals_: list[Refund] = []
+    for i in range(draw(st.integers(min_value=0, max_value=3))):
+        status = draw(st.sampled_from(RefundStatus))
+        locals_.append(
+            refund(
+                order,
+                Money(draw(st.integers(1, 1000)), order.currency),
+                status,
+                refund_id=f"rf_{i}",
+                status_as_of=draw(st.none() | st.just(T0)),
+            )
+        )
+    order = with_refunds(order, locals_)
+    reported: list[GatewayRefund] = []
+    for r in locals_:
+        if draw(st.booleans()):
+            reported.append(
+                gateway_refund(
+                    order,
+                    Money(draw(st.integers(1, 1000)), order.currency),
+                    draw(st.sampled_from(GATEWAY_STATUSES)),
+                    local=r,
+                    created_at=T0 + timedelta(minutes=draw(st.integers(0, 60))),
+                )
+            )
+    for j in range(draw(st.integers(min_value=0, max_value=2))):
+        reported.append(
+            gateway_refund(
+                order,
+                Money(draw(st.integers(1, 1000)), order.currency),
+                draw(st.sampled_from(GATEWAY_STATUSES)),
+                gateway_id=f"re_ext_{j}",
+                created_at=T0 + timedelta(minutes=draw(st.integers(0, 60))),
+            )
+        )
+    assert order.payment is not None
+    live = evolve_payment(
+        order,
+        disputed=draw(st.booleans()),
+        amount_refunded=Money(draw(st.integers(0, 3000)), order.currency),
+    ).payment
+    assert live is not None
+    return order, live, draw(st.permutations(reported))
+
+
+@given(gateway_reads(), st.sampled_from(FeePolicy))
+def test_reconcile_is_idempotent(
+    case: tuple[Order, PaymentRecord, list[GatewayRefund]], policy: FeePolicy
+) -> None:
+    """B4, L2: reconciling twice with the same gateway read is the same as reconciling once."""
+    order, live, reported = case
+    at = T0 + timedelta(hours=2)
+    once = reconcile(order, live, reported, policy, at=at)
+    twice = reconcile(once, live, reported, policy, at=at)
+    assert twice == once
+    later = reconcile(once, live, list(reversed(reported)), policy, at=at + timedelta(hours=1))
+    assert [(r.id, r.status, r.amount) for r in later.refunds] == [
+        (r.id, r.status, r.amount) for r in once.refunds
+    ]
+    # every reported refund is on the order exactly once
+    by_gateway_id = [r.gateway_refund_id for r in once.refunds if r.gateway_refund_id]
+    assert len(by_gateway_id) == len(set(by_gateway_id))
+    assert {g.id for g in reported} <= set(by_gateway_id)
+
+
+@given(
+    st.sampled_from(GATEWAY_STATUSES),
+    st.sampled_from(GATEWAY_STATUSES),
+    st.integers(min_value=1, max_value=10**6),
+    st.integers(min_value=1, max_value=1000),
+)
+def test_an_older_report_never_moves_a_refund(
+    current: RefundStatus, reported: RefundStatus, older_by: int, amount: int
+) -> None:
+    """L5, S3: a report older than what the refund last applied never changes its status or
+    amount, whatever the two statuses; it is only recorded (marked not applied)."""
+    order = paid_order()
+    as_of = T0 + timedelta(hours=1)
+    local = refund(
+        order, "10.00", current, refund_id="rf_x", gateway_refund_id="re_x", status_as_of=as_of
+    )
+    order = with_refunds(order, [local])
+    report = gateway_refund(order, Money(amount, order.currency), reported, local=local)
+    when = as_of - timedelta(seconds=older_by)
+    result, outcome = observe_refund(order, report, observed_at=when, event=event(9))
+    (after,) = result.refunds
+    assert after.status is current
+    assert after.status_as_of == as_of
+    if reported is not current:
+        assert outcome is Observation.STALE
+        assert after.amount == local.amount
+        assert after.events[-1].applied is False
+    assert result.activity == order.activity
+
+
+@given(st.sampled_from(GATEWAY_STATUSES), st.sampled_from(GATEWAY_STATUSES))
+def test_a_newer_report_moves_a_refund_only_along_s3(
+    current: RefundStatus, reported: RefundStatus
+) -> None:
+    """S3, L5: a newer report applies exactly when the state machine allows the move."""
+    from kanorio_refunds.domain.refund import refund_transition_allowed
+
+    order = paid_order()
+    local = refund(
+        order, "10.00", current, refund_id="rf_x", gateway_refund_id="re_x", status_as_of=T0
+    )
+    order = with_refunds(order, [local])
+    report = gateway_refund(order, "10.00", reported, local=local)
+    result, outcome = observe_refund(order, report, observed_at=T0 + timedelta(minutes=1))
+    (after,) = result.refunds
+    if reported is current:
+        assert outcome is Observation.CONFIRMED
+    elif refund_transition_allowed(current, reported):
+        assert outcome is Observation.APPLIED
+        assert after.status is reported
+    else:
+        assert outcome is Observation.STALE
+        assert after.status is current
