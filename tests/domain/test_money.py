@@ -390,3 +390,16 @@ def test_stripe_amount_conversion_names_its_rounding() -> None:
     assert from_stripe_amount(550, "ISK", rounding="down") == Money.from_minor(5, "ISK")
     with pytest.raises(ValueError, match="rounding must be one of"):
         from_stripe_amount(550, "ISK", rounding="nearest")
+
+
+@pytest.mark.parametrize("text", ["١٢.٥٠", "１２.５０", "12.5\u0660"])
+def test_parse_refuses_non_ascii_digits(text: str) -> None:
+    """M2: only ASCII digits are accepted; look-alike digits from other scripts are refused."""
+    with pytest.raises(InvalidAmount, match="not a plain decimal number"):
+        Money.parse(text, "USD")
+
+
+def test_parse_refuses_absurdly_large_decimals() -> None:
+    """M2: a Decimal with a huge exponent is refused before any integer is built."""
+    with pytest.raises(InvalidAmount, match="too large"):
+        Money.parse(Decimal("1E+999999999"), "USD")

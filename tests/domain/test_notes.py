@@ -257,3 +257,10 @@ def test_fraudulent_warns_about_stripe_block_lists() -> None:
     assert "block lists" in Notice.FRAUDULENT_BLOCKLIST.value
     for reason in (None, RefundReason.DUPLICATE, RefundReason.CUSTOMER_REQUEST, RefundReason.OTHER):
         assert Notice.FRAUDULENT_BLOCKLIST not in quote_notices(breakdown, reason)
+
+
+@pytest.mark.parametrize("edge", ["\x0b", "\x1c", "\x1f", "\x85", "\r"])
+def test_control_characters_at_the_edges_are_refused_not_trimmed(edge: str) -> None:
+    """N3: a control character is refused wherever it stands, never silently trimmed away."""
+    with pytest.raises(InvalidNotes, match="control character"):
+        normalize_notes(f"{edge}refund notes{edge}")

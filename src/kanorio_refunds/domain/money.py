@@ -75,7 +75,11 @@ STRIPE_WHOLE_UNITS_IN_TWO_DECIMALS: Final = frozenset({"ISK"})
 STRIPE_MAX_DIGITS: Final = 8
 STRIPE_MAX_DIGITS_BY_CURRENCY: Final[dict[str, int]] = {"IDR": 12}
 
-_DECIMAL_TEXT: Final = re.compile(r"^(?P<int>\d+)(?:\.(?P<frac>\d*))?$|^\.(?P<frac_only>\d+)$")
+# ASCII digits only: ``\d`` and ``Decimal`` would also take Arabic-Indic or full-width digits.
+_DECIMAL_TEXT: Final = re.compile(r"^[0-9]+(?:\.[0-9]*)?$|^\.[0-9]+$")
+#: Far beyond any real amount (Stripe allows 12 digits at most); refusing early keeps a hostile
+#: ``Decimal("1E+999999999")`` from building a gigantic integer.
+MAX_AMOUNT_DIGITS: Final = 30
 
 
 def stripe_decimals(code: str) -> int:
@@ -188,7 +192,7 @@ class Money:
             raise InvalidAmount(f"{text!r} is not a number; enter a number such as '12.50'")
         if lowered in {"inf", "infinity"}:
             raise InvalidAmount(f"{text!r} is infinite; enter a finite amount such as '12.50'")
-        if "e" in lowered and re.fullmatch(r"[\d.]+e[+-]?\d+", lowered):
+        if "e" in lowered and re.fullmatch(r"[0-9.]+e[+-]?[0-9]+", lowered):
             raise InvalidAmount(
                 f"{text!r} uses exponent notation; write the amount out, such as '1200.00'"
             )
@@ -213,6 +217,11 @@ class Money:
         _sign, digits, exponent = value.as_tuple()
         if not isinstance(exponent, int):  # pragma: no cover - NaN and Infinity refused above
             raise InvalidAmount(f"{shown!r} is not a finite number")
+        if value and value.adjusted() >= MAX_AMOUNT_DIGITS:
+            raise InvalidAmount(
+                f"{shown!r} is too large: amounts have at most {MAX_AMOUNT_DIGITS} digits before "
+                f"the decimal point"
+            )
         coefficient = int("".join(map(str, digits)) or "0")
         shift = exponent + currency.exponent
         if shift >= 0:

@@ -18,7 +18,9 @@ def normalize_notes(notes: str) -> str:
     more than 500 characters, never cutting silently."""
     if not isinstance(notes, str):
         raise InvalidNotes(f"notes must be text, got {type(notes).__name__}")
-    text = unicodedata.normalize("NFC", notes.replace("\r\n", "\n")).strip()
+    # Control characters are refused before trimming, so none is dropped silently at an edge
+    # (str.strip would remove \x0b, \x1c–\x1f and \x85 without a word).
+    text = unicodedata.normalize("NFC", notes.replace("\r\n", "\n"))
     for index, char in enumerate(text):
         if char in _ALLOWED_CONTROLS:
             continue
@@ -27,6 +29,7 @@ def normalize_notes(notes: str) -> str:
                 f"notes contain the control character U+{ord(char):04X} at position {index}; "
                 f"only newlines and tabs are allowed"
             )
+    text = text.strip()
     if len(text) > MAX_NOTES_LENGTH:
         raise InvalidNotes(
             f"notes are {len(text)} characters long; at most {MAX_NOTES_LENGTH} are allowed"
