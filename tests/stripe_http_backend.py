@@ -387,7 +387,8 @@ class RecordedRequest:
     ``params`` are decoded and typed (``{"amount": 500, "metadata": {"order_id": "o1"},
     "expand": ["charge"]}``); ``raw`` is the query string or form body as sent. ``outcome`` is the
     HTTP status as a string (``"200"``, ``"400"``), ``"connection_error"``, ``"timeout"`` or
-    ``"rejected_by_schema"`` (the request was not valid Stripe API; an AssertionError was raised)
+    ``"rejected_by_schema"`` (the request was not valid Stripe API; an AssertionError was raised),
+    ``"injected <status>"`` (answered by ``inject_http_response`` without the model)
     or ``"not_modelled"`` (valid at Stripe, but FakeStripe does not model it: NotImplementedError).
     """
 
@@ -427,11 +428,22 @@ class _Injection:
 
 
 @dataclass
+class _ResponseInjection:
+    status: int
+    body: str
+    headers: Mapping[str, str]
+    operation: str | None
+    remaining: int
+    after_model: bool
+
+
+@dataclass
 class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     retry_delays: list[float] = field(default_factory=list)
     header_injections: list[_Injection] = field(default_factory=list)
+    response_injections: list[_ResponseInjection] = field(default_factory=list)
     request_seq: int = 0
 
 
@@ -488,6 +500,42 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
         ``{"Stripe-Should-Retry": "true"}`` to make the SDK retry a 429."""
         with self._lock:
             self._state.header_injections.append(_Injection(dict(headers), operation, times))
+
+    def inject_http_response(
+        self,
+        status: int,
+        body: Mapping[str, Any] | str,
+        *,
+        operation: str | None = None,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+        after_model: bool = False,
+    ) -> None:
+        """Answer the next ``times`` valid requests (of ``operation``, if given) with ``status``
+        and ``body`` (a JSON object, or raw text for unreadable answers) instead of the model's.
+
+        For what ``FakeStripe`` does not model: 401/403 (a bad key), 402, idempotency errors
+        of other statuses, unreadable bodies. By default the model is not called, so nothing
+        happens at "Stripe"; with ``after_model=True`` the model runs first (a refund IS
+        created) and its answer is then replaced, like a proxy mangling a response. Requests
+        are still checked against the OpenAPI subset; the injected body is not.
+        """
+        text = body if isinstance(body, str) else json.dumps(body)
+        with self._lock:
+            self._state.response_injections.append(
+                _ResponseInjection(status, text, dict(headers or {}), operation, times, after_model)
+            )
+
+    def _take_response_injection(self, operation: str) -> _ResponseInjection | None:
+        with self._lock:
+            for injection in self._state.response_injections:
+                if injection.remaining > 0 and injection.operation in (None, operation):
+                    injection.remaining -= 1
+                    self._state.response_injections = [
+                        i for i in self._state.response_injections if i.remaining > 0
+                    ]
+                    return injection
+            return None
 
     # ------------------------------------------------------------------ stripe.HTTPClient
 
@@ -579,6 +627,11 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
             record("rejected_by_schema", None, str(err))
             raise
 
+        injected = self._take_response_injection(operation)
+        if injected is not None and not injected.after_model:
+            record(f"injected {injected.status}", None, None)
+            return injected.body, injected.status, self._injected_headers(injected)
+
         try:
             status, body, model_request_id = self._call_model(
                 operation, path_params, params, headers
@@ -605,7 +658,21 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
         record(str(status), model_request_id, "\n  ".join(problems) if problems else None)
         if problems:
             raise AssertionError("FakeStripe answered off-spec:\n  " + "\n  ".join(problems))
+        if injected is not None:
+            return injected.body, injected.status, self._injected_headers(injected)
         return text, status, self._response_headers(operation, headers, model_request_id)
+
+    def _injected_headers(self, injected: _ResponseInjection) -> _Headers:
+        with self._lock:
+            self._state.request_seq += 1
+            seq = self._state.request_seq
+        return _Headers(
+            {
+                "Content-Type": "application/json",
+                "Request-Id": f"req_injected{seq:08d}",
+                **injected.headers,
+            }
+        )
 
     def _call_model(
         self,

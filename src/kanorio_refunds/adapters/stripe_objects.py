@@ -7,6 +7,7 @@ and the port contract tests check the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,6 +18,7 @@ from kanorio_refunds.domain.errors import (
     GatewayProtocolError,
     GatewayRejected,
     GatewayUnavailable,
+    OrderNotFound,
     RefundError,
 )
 from kanorio_refunds.domain.events import GatewayEvent
@@ -67,7 +69,10 @@ def _id_of(value: Any) -> str | None:
 def _timestamp(value: Any, what: str) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int):
         raise GatewayProtocolError(f"Stripe {what} has a non-integer timestamp {value!r}")
-    return datetime.fromtimestamp(value, tz=UTC)
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError) as e:
+        raise GatewayProtocolError(f"Stripe {what} has an impossible timestamp {value!r}") from e
 
 
 def _rate(value: Any) -> Decimal | None:
@@ -92,7 +97,9 @@ def parse_refund(obj: Mapping[str, Any]) -> GatewayRefund:
     if status is None:
         raise GatewayProtocolError(f"Stripe refund has an unknown status {status_text!r}")
     metadata_raw = obj.get("metadata") or {}
-    metadata = {str(k): str(v) for k, v in dict(metadata_raw).items()}
+    if not isinstance(metadata_raw, Mapping):
+        raise GatewayProtocolError(f"Stripe refund metadata is not a hash: {metadata_raw!r}")
+    metadata = {str(k): str(v) for k, v in metadata_raw.items()}
     currency = Currency.of(_field(obj, "currency", "refund"))
     return GatewayRefund(
         id=GatewayRefundId(_field(obj, "id", "refund")),
@@ -113,6 +120,26 @@ def _pi(value: str | None) -> PaymentIntentId | None:
 
 def _ch(value: str | None) -> ChargeId | None:
     return ChargeId(value) if value else None
+
+
+def latest_charge_of(intent: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The expanded ``latest_charge`` of a PaymentIntent fetched with
+    ``expand=["latest_charge.balance_transaction"]``.
+
+    A PaymentIntent without a charge yet (not paid, or still processing) has nothing to refund
+    now: ``GatewayUnavailable``, as the in-memory gateway answers.
+    """
+    charge = intent.get("latest_charge")
+    if not isinstance(charge, Mapping):
+        raise GatewayUnavailable(
+            f"PaymentIntent {intent.get('id')} has no charge yet; try again later"
+        )
+    return charge
+
+
+def no_payment_reference() -> OrderNotFound:
+    """The error for a payment named by neither a PaymentIntent nor a Charge id."""
+    return OrderNotFound("a payment needs a PaymentIntent or Charge id to be fetched")
 
 
 def parse_payment(charge: Mapping[str, Any], payment_intent_id: str | None) -> PaymentRecord:
@@ -201,7 +228,11 @@ def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
         "created_at": created,
     }
     kind = obj.get("object") if isinstance(obj, Mapping) else None
-    if kind == "refund" and event_type.startswith("refund."):
+    # Refund events: ``refund.*``, and ``charge.refund.updated``, which is how API versions
+    # before 2024-10-28 report status changes of refunds of charges (they send ``refund.*`` only
+    # for refunds without a charge; docs.stripe.com/changelog/acacia/2024-10-28/
+    # refund-webhook-update).
+    if kind == "refund" and event_type.startswith(("refund.", "charge.refund.")):
         refund = parse_refund(obj)
         return GatewayEvent(
             **base,
@@ -226,17 +257,39 @@ def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
     return GatewayEvent(**base)
 
 
+# Anything shaped like a Stripe secret: API keys (secret, restricted; masked ones too, as Stripe
+# echoes "sk_test_****1234" in 401 messages) and webhook signing secrets (P3).
+_SECRET_RE: Final = re.compile(r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9*]+|whsec_[A-Za-z0-9+/=_]+")
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with anything shaped like a Stripe key or webhook secret replaced (P3)."""
+    return _SECRET_RE.sub("[redacted]", text)
+
+
 def error_from_stripe(
     http_status: int | None, error_type: str | None, code: str | None, message: str | None
 ) -> RefundError:
-    """Our error for a Stripe error response (L2, L3). Never carries a credential."""
-    text = message or "Stripe returned an error"
+    """Our error for a Stripe error response (L2, L3). Never carries a credential (P3).
+
+    Unavailable (retryable; outcome unknown for a create): no status (transport failure), a
+    non-error status (an unreadable 2xx answer: the request may have worked), 409, 429 or a
+    ``rate_limit`` code, and 5xx. Misconfigured: 401/403. Everything else is a definitive
+    rejection carrying Stripe's code (``idempotency_error`` for idempotency errors).
+    """
+    text = redact_secrets(message or "Stripe returned an error")
     if http_status in (401, 403) or error_type in ("authentication_error", "permission_error"):
         return GatewayMisconfigured(
             f"Stripe refused the credentials or permissions ({http_status}): check the API key "
             f"and the connected account"
         )
-    if http_status is None or http_status in (409, 429) or http_status >= 500:
+    if (
+        http_status is None
+        or http_status < 400
+        or http_status in (409, 429)
+        or http_status >= 500
+        or code == "rate_limit"
+    ):
         return GatewayUnavailable(f"Stripe is unavailable ({http_status}): {text}")
     if error_type == "idempotency_error":
         return GatewayRejected(text, gateway_code="idempotency_error")

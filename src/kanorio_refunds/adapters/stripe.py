@@ -1,0 +1,558 @@
+"""The Stripe adapter: ``ports.PaymentGateway`` on the official ``stripe`` SDK, and webhook
+signature verification.
+
+- ``StripeGateway``: reads payments and refunds and creates refunds through
+  ``stripe.StripeClient`` (``client.v1.*``), pinned to ``STRIPE_API_VERSION``; translates every
+  SDK error into this library's errors (nothing of ``stripe`` escapes).
+- ``StripeWebhookVerifier``: checks a webhook's ``Stripe-Signature`` (several secrets during a
+  rotation, a 300 s tolerance both ways, on our ``Clock``) and reads the event into a
+  ``GatewayEvent`` for ``RefundService.apply_event``.
+
+This is the only module of the library that imports ``stripe``, and it does so lazily: importing
+it needs no SDK; building a gateway or a verifier does (``pip install 'kanorio-refunds[stripe]'``).
+
+Stripe's JSON is read by ``adapters.stripe_objects``, shared with the in-memory gateway, so both
+gateways agree by construction; ``tests/contract`` checks the rest on the same inputs.
+
+API version: every request carries ``Stripe-Version: 2023-08-16`` (``STRIPE_API_VERSION``), the
+version whose object shapes ``stripe_objects``, the OpenAPI subset in ``tests/data`` and
+``FakeStripe`` are written against, whatever version the installed SDK pins by default.
+See docs/integration.md ("API version") before changing it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+
+from kanorio_refunds.adapters.clock import SystemClock
+from kanorio_refunds.adapters.stripe_objects import (
+    error_from_stripe,
+    latest_charge_of,
+    no_payment_reference,
+    parse_event,
+    parse_payment,
+    parse_refund,
+    redact_secrets,
+    refund_params,
+    refunds_oldest_first,
+)
+from kanorio_refunds.domain.errors import (
+    GatewayMisconfigured,
+    GatewayUnavailable,
+    InvalidEvent,
+    InvalidSignature,
+    RefundError,
+)
+from kanorio_refunds.domain.events import GatewayEvent
+from kanorio_refunds.domain.ids import ChargeId, PaymentIntentId
+from kanorio_refunds.domain.payment import GatewayRefund, PaymentSnapshot, RefundRequest
+from kanorio_refunds.ports import Clock
+
+if TYPE_CHECKING:
+    import stripe
+    from stripe.params import RefundCreateParams, RefundListParams
+
+__all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
+    "STRIPE_API_VERSION",
+    "StripeGateway",
+    "StripeWebhookVerifier",
+]
+
+#: The Stripe API version every request is pinned to (object shapes read by stripe_objects).
+STRIPE_API_VERSION: Final = "2023-08-16"
+
+#: How old (or how far in the future) a webhook signature's timestamp may be (P1).
+DEFAULT_TOLERANCE_SECONDS: Final = 300
+
+_INSTALL_HINT: Final = (
+    "the Stripe adapter needs the Stripe SDK: pip install 'kanorio-refunds[stripe]'"
+)
+# Longest piece of Stripe's own text copied into our messages (an unreadable body can be big).
+_MAX_DETAIL: Final = 300
+_PAGE_SIZE: Final = 100
+_SIGNATURE_SCHEME: Final = "v1"
+
+T = TypeVar("T")
+
+
+def _require_sdk() -> None:
+    """Import ``stripe`` now, with a clear message when the optional extra is missing."""
+    try:
+        import stripe  # noqa: F401
+    except ImportError as e:
+        raise ImportError(_INSTALL_HINT) from e
+
+
+def _clip(text: str) -> str:
+    text = redact_secrets(text.strip())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# The gateway
+# ---------------------------------------------------------------------------------------------
+
+
+class StripeGateway:
+    """``ports.PaymentGateway`` over the official Stripe SDK (``stripe.StripeClient``).
+
+    Give either ``api_key`` (a secret ``sk_…`` or restricted ``rk_…`` key; the gateway builds its
+    own client) or ``client`` (a ``stripe.StripeClient`` you configured, e.g. with your own
+    ``http_client`` or proxy). In both cases the gateway's own settings are sent as request
+    options on every call, so they win over the client's:
+
+    - ``stripe_version``: the API version (default ``STRIPE_API_VERSION``, 2023-08-16; None
+      leaves the client's version, i.e. the SDK's default, which this library does not test);
+    - ``stripe_account``: a Connect account (``acct_…``) to act on (``Stripe-Account``; when
+      None, a given client's own account, if any, applies);
+    - ``max_network_retries``: the SDK's own retries of connection errors, 409 and 5xx (creates
+      are retried with the same idempotency key, so a retry never makes a second refund);
+    - ``refund_application_fee``: also refund the platform's application fee (Connect).
+
+    Errors: ``GatewayUnavailable`` (connection errors, timeouts, 409, 429, 5xx, unreadable
+    answers; for ``create_refund`` the outcome is unknown), ``GatewayRejected`` (Stripe's code,
+    ``idempotency_error`` for idempotency errors), ``GatewayMisconfigured`` (401/403, bad key).
+    No ``stripe`` exception escapes. The key is never shown: not in ``repr``, not in errors (P3).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        client: stripe.StripeClient | None = None,
+        stripe_account: str | None = None,
+        refund_application_fee: bool = False,
+        max_network_retries: int = 0,
+        stripe_version: str | None = STRIPE_API_VERSION,
+    ) -> None:
+        _require_sdk()
+        import stripe
+
+        if isinstance(max_network_retries, bool) or not isinstance(max_network_retries, int):
+            raise TypeError("max_network_retries must be an int")
+        if max_network_retries < 0:
+            raise ValueError("max_network_retries must not be negative")
+        if not isinstance(refund_application_fee, bool):
+            raise TypeError("refund_application_fee must be a bool")
+        if stripe_version is not None and not _looks_like_version(stripe_version):
+            raise ValueError(
+                f"stripe_version must look like 2023-08-16 (optionally with a release name), "
+                f"got {stripe_version!r}"
+            )
+        if stripe_account is not None and not (
+            isinstance(stripe_account, str) and re.fullmatch(r"acct_[A-Za-z0-9]+", stripe_account)
+        ):
+            raise GatewayMisconfigured(
+                "stripe_account must be a Stripe account id (acct_…); check the configuration"
+            )
+        if client is not None and api_key is not None:
+            raise ValueError("give either api_key or client, not both")
+        self._mode = "unknown"
+        if client is None:
+            self._mode = _check_api_key(api_key)
+            assert api_key is not None
+            client = stripe.StripeClient(
+                api_key,
+                stripe_account=stripe_account,
+                stripe_version=stripe_version,
+                max_network_retries=max_network_retries,
+            )
+        elif not isinstance(client, stripe.StripeClient):
+            raise TypeError("client must be a stripe.StripeClient")
+        self._client = client
+        self._stripe_account = stripe_account
+        self._stripe_version = stripe_version
+        self._max_network_retries = max_network_retries
+        self._refund_application_fee = refund_application_fee
+
+    @property
+    def stripe_version(self) -> str | None:
+        """The API version sent with every request (None: the client's default)."""
+        return self._stripe_version
+
+    @property
+    def stripe_account(self) -> str | None:
+        """The Connect account acted on, if any."""
+        return self._stripe_account
+
+    @property
+    def max_network_retries(self) -> int:
+        """How often the SDK retries a failed request by itself."""
+        return self._max_network_retries
+
+    @property
+    def refund_application_fee(self) -> bool:
+        """Whether refunds also refund the platform's application fee."""
+        return self._refund_application_fee
+
+    def __repr__(self) -> str:
+        # P3: the key is not kept here, and nothing derived from it but its mode is shown.
+        return (
+            f"StripeGateway(mode={self._mode!r}, stripe_version={self._stripe_version!r}, "
+            f"stripe_account={self._stripe_account!r}, "
+            f"max_network_retries={self._max_network_retries}, "
+            f"refund_application_fee={self._refund_application_fee})"
+        )
+
+    # ------------------------------------------------------------------ the port
+
+    def fetch_payment(
+        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
+    ) -> PaymentSnapshot:
+        """The payment as Stripe has it now (B4): the PaymentIntent with
+        ``latest_charge.balance_transaction`` expanded (or the Charge with its
+        ``balance_transaction``, when only a charge is known), and every refund of it."""
+        client = self._client
+        if payment_intent_id:
+            pi_id = payment_intent_id
+            intent = self._call(
+                lambda: client.v1.payment_intents.retrieve(
+                    pi_id,
+                    params={"expand": ["latest_charge.balance_transaction"]},
+                    options=self._options(),
+                ).to_dict()
+            )
+            charge = latest_charge_of(intent)
+        elif charge_id:
+            ch_id = charge_id
+            charge = self._call(
+                lambda: client.v1.charges.retrieve(
+                    ch_id, params={"expand": ["balance_transaction"]}, options=self._options()
+                ).to_dict()
+            )
+        else:
+            raise no_payment_reference()
+        record = parse_payment(charge, payment_intent_id)
+        refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
+        return PaymentSnapshot(record=record, refunds=refunds)
+
+    def create_refund(self, request: RefundRequest) -> GatewayRefund:
+        """POST /v1/refunds (L1, N4, M3): the amount in Stripe's units, Stripe's reason, our
+        metadata, and the request's idempotency key as the ``Idempotency-Key`` header (a request
+        option, never a parameter). ``GatewayUnavailable`` means the outcome is unknown: send the
+        same request again (same key) or reconcile; never a new key."""
+        if not request.idempotency_key or not request.idempotency_key.strip():
+            raise ValueError("a refund request needs an idempotency key (L1)")
+        params = refund_params(request, refund_application_fee=self._refund_application_fee)
+        options = self._options(idempotency_key=request.idempotency_key)
+        client = self._client
+        created = self._call(
+            lambda: client.v1.refunds.create(
+                params=cast("RefundCreateParams", params), options=options
+            ).to_dict(),
+            creating=request,
+        )
+        return parse_refund(created)
+
+    def list_refunds(
+        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
+    ) -> tuple[GatewayRefund, ...]:
+        """Every refund of the payment, oldest first (``GET /v1/refunds``, every page)."""
+        if not (payment_intent_id or charge_id):
+            raise no_payment_reference()
+        return self._all_refunds(payment_intent_id, charge_id if not payment_intent_id else None)
+
+    # ------------------------------------------------------------------ internals
+
+    def _all_refunds(
+        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
+    ) -> tuple[GatewayRefund, ...]:
+        params: RefundListParams = {"limit": _PAGE_SIZE}
+        if payment_intent_id:
+            params["payment_intent"] = payment_intent_id
+        elif charge_id:
+            params["charge"] = charge_id
+        else:  # pragma: no cover - callers check
+            raise no_payment_reference()
+        client = self._client
+
+        def every_page() -> list[dict[str, Any]]:
+            first = client.v1.refunds.list(params=params, options=self._options())
+            # auto_paging_iter sends the next pages with the version and account of the first.
+            return [refund.to_dict() for refund in first.auto_paging_iter()]
+
+        return refunds_oldest_first(self._call(every_page))
+
+    def _options(self, *, idempotency_key: str | None = None) -> stripe.RequestOptions:
+        options: stripe.RequestOptions = {"max_network_retries": self._max_network_retries}
+        if self._stripe_version is not None:
+            options["stripe_version"] = self._stripe_version
+        if self._stripe_account is not None:
+            options["stripe_account"] = self._stripe_account
+        if idempotency_key is not None:
+            options["idempotency_key"] = idempotency_key
+        return options
+
+    def _call(self, operation: Callable[[], T], *, creating: RefundRequest | None = None) -> T:
+        """Run one SDK call; every ``stripe.StripeError`` leaves as one of our errors."""
+        import stripe
+
+        try:
+            return operation()
+        except stripe.StripeError as e:
+            error = _translate(e, creating)
+            if isinstance(error, GatewayMisconfigured):
+                # Stripe's 401 message echoes (part of) the key: do not chain it (P3).
+                raise error from None
+            raise error from e
+
+
+def _translate(e: stripe.StripeError, creating: RefundRequest | None) -> RefundError:
+    """Our error for an SDK error (see ``error_from_stripe`` for the HTTP ones)."""
+    import stripe
+
+    refund_id = creating.local_refund_id if creating is not None else None
+    request_note = f" [Stripe request {e.request_id}]" if e.request_id else ""
+    unknown_note = (
+        "; the refund may or may not have been created at Stripe (outcome unknown): send it "
+        "again with the same idempotency key, or reconcile"
+        if creating is not None
+        else ""
+    )
+    if isinstance(e, stripe.APIConnectionError):
+        return GatewayUnavailable(
+            f"could not reach Stripe, or its answer was lost (connection error or timeout)"
+            f"{unknown_note}",
+            refund_id=refund_id,
+        )
+    if isinstance(e, stripe.AuthenticationError | stripe.PermissionError):
+        kind = "API key" if isinstance(e, stripe.AuthenticationError) else "permissions"
+        return GatewayMisconfigured(
+            f"Stripe refused our {kind} ({e.http_status or 'no request sent'}): check the API "
+            f"key (secret or restricted with refund and payment read access) and the connected "
+            f"account{request_note}"
+        )
+    error = e.error
+    if error is None and e.http_status not in (401, 403):
+        # Stripe's refusals always carry an error object; an answer without one (an HTML page
+        # of a proxy, a truncated body, an unreadable 2xx) proves nothing was refused.
+        return GatewayUnavailable(
+            f"Stripe's answer could not be read (HTTP {e.http_status}): "
+            f"{_clip(e.user_message or 'no details')}{request_note}{unknown_note}",
+            refund_id=refund_id,
+        )
+    code = e.code if e.code is not None else (error.code if error is not None else None)
+    error_type = error.type if error is not None else None
+    if isinstance(e, stripe.IdempotencyError):
+        error_type = "idempotency_error"
+    if isinstance(e, stripe.RateLimitError):
+        code = code or "rate_limit"
+    stripe_text = (error.message if error is not None else None) or e.user_message or ""
+    translated = error_from_stripe(
+        e.http_status, error_type, code, _clip(stripe_text) + request_note
+    )
+    if isinstance(translated, GatewayUnavailable):
+        return GatewayUnavailable(translated.message + unknown_note, refund_id=refund_id)
+    return translated
+
+
+def _check_api_key(api_key: object) -> str:
+    """Refuse keys that cannot work, naming what is wrong but never the key (P3).
+    Returns the key's mode: ``live`` or ``test``."""
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise GatewayMisconfigured(
+            "no Stripe API key configured: pass api_key (a secret sk_… or restricted rk_… key) "
+            "or a stripe.StripeClient"
+        )
+    if api_key != api_key.strip() or any(c.isspace() for c in api_key):
+        raise GatewayMisconfigured(
+            "the Stripe API key contains whitespace (a stray newline from the environment?)"
+        )
+    if api_key.startswith("pk_"):
+        raise GatewayMisconfigured(
+            "a publishable key (pk_…) cannot read payments or create refunds: use a secret "
+            "(sk_…) or restricted (rk_…) key"
+        )
+    match = re.match(r"(?:sk|rk)_(live|test)_", api_key)
+    if match is None:
+        raise GatewayMisconfigured(
+            "the Stripe API key does not look like a secret (sk_live_…/sk_test_…) or "
+            "restricted (rk_…) key"
+        )
+    return match.group(1)
+
+
+def _looks_like_version(value: object) -> bool:
+    return (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?", value) is not None
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks
+# ---------------------------------------------------------------------------------------------
+
+
+class _Secret:
+    """A webhook signing secret that never shows itself (repr, str, logs, tracebacks: P3)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "_Secret('whsec_…(redacted)')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("webhook secrets are not picklable")
+
+
+class StripeWebhookVerifier:
+    """Verify Stripe webhook deliveries and read them as ``GatewayEvent``s (P1, L5).
+
+    ``secrets``: the endpoint's signing secret(s) (``whsec_…``). During a rotation, give the new
+    and the old one: a delivery passes when any ``v1`` signature of its header matches any
+    secret. ``tolerance_seconds`` (default 300) bounds how old — and how far in the future — the
+    signed timestamp may be, measured on ``clock`` (default: the system clock).
+
+    ``verify`` raises ``InvalidSignature`` for anything not provably from Stripe and recent, and
+    ``InvalidEvent`` for a correctly signed payload that is not a readable Stripe event. Either
+    way, answer 400. The secrets never appear in a repr, a message or an exception (P3).
+    """
+
+    def __init__(
+        self,
+        secrets: str | Sequence[str],
+        *,
+        tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+        clock: Clock | None = None,
+    ) -> None:
+        _require_sdk()
+        if isinstance(tolerance_seconds, bool) or not isinstance(tolerance_seconds, int):
+            raise TypeError("tolerance_seconds must be an int")
+        if tolerance_seconds <= 0:
+            raise ValueError(
+                "tolerance_seconds must be positive (a signature without a time limit could be "
+                "replayed forever)"
+            )
+        values: Iterable[object] = (secrets,) if isinstance(secrets, str) else secrets
+        checked = tuple(_Secret(_check_webhook_secret(value, i)) for i, value in enumerate(values))
+        if not checked:
+            raise GatewayMisconfigured("no webhook signing secret configured (whsec_…)")
+        self._secrets = checked
+        self._tolerance = tolerance_seconds
+        self._clock: Clock = clock if clock is not None else SystemClock()
+
+    @property
+    def tolerance_seconds(self) -> int:
+        """The accepted distance, in seconds, between the signature's timestamp and now."""
+        return self._tolerance
+
+    def __repr__(self) -> str:
+        return (
+            f"StripeWebhookVerifier(secrets={len(self._secrets)} configured, "
+            f"tolerance_seconds={self._tolerance})"
+        )
+
+    __str__ = __repr__
+
+    def verify(self, payload: bytes, signature_header: str | None) -> GatewayEvent:
+        """The event Stripe signed, or ``InvalidSignature`` / ``InvalidEvent``.
+
+        ``payload`` must be the raw request body, byte for byte (not re-serialised JSON);
+        ``signature_header`` the ``Stripe-Signature`` header (None when absent).
+        """
+        import stripe
+
+        if not isinstance(payload, bytes | bytearray):
+            raise TypeError(
+                "pass the raw request body as bytes (e.g. request.body, request.get_data(), "
+                "await request.body()), not parsed or decoded text"
+            )
+        if signature_header is None or not signature_header.strip():
+            raise InvalidSignature("the request has no Stripe-Signature header")
+        if not signature_header.isascii() or len(signature_header) > 8192:
+            raise InvalidSignature("the Stripe-Signature header is malformed")
+        try:
+            text = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidSignature(
+                "the payload is not UTF-8 text, so Stripe did not sign it"
+            ) from None
+        timestamp = _signed_timestamp(signature_header)
+
+        matched = False
+        for secret in self._secrets:
+            try:
+                # tolerance=None: only the signature here; the time is checked below on our
+                # clock, both ways (the SDK would read time.time() and accept any future time).
+                stripe.WebhookSignature.verify_header(
+                    text, signature_header, secret.reveal(), tolerance=None
+                )
+            except stripe.SignatureVerificationError:
+                continue
+            matched = True
+            break
+        if not matched:
+            raise InvalidSignature(
+                f"no {_SIGNATURE_SCHEME} signature in the Stripe-Signature header matches the "
+                f"payload with any of the {len(self._secrets)} configured webhook secret(s)"
+            )
+
+        age = self._clock.now().timestamp() - timestamp
+        if age > self._tolerance:
+            raise InvalidSignature(
+                f"the signature is {age:.0f} s old, more than the {self._tolerance} s tolerance "
+                f"(a replay, or a late delivery: Stripe redelivers with a fresh signature)"
+            )
+        if -age > self._tolerance:
+            raise InvalidSignature(
+                f"the signature is dated {-age:.0f} s in the future, more than the "
+                f"{self._tolerance} s tolerance (check this server's clock)"
+            )
+        return _read_event(text)
+
+
+def _check_webhook_secret(value: object, index: int) -> str:
+    where = f"webhook secret #{index + 1}"
+    if not isinstance(value, str) or not value.strip():
+        raise GatewayMisconfigured(f"{where} is empty: configure the endpoint's whsec_… secret")
+    if any(c.isspace() for c in value):
+        raise GatewayMisconfigured(
+            f"{where} contains whitespace (a stray newline from the environment?)"
+        )
+    if not value.startswith("whsec_"):
+        raise GatewayMisconfigured(
+            f"{where} does not look like a webhook signing secret (whsec_…); it is not the API key"
+        )
+    return value
+
+
+_TIMESTAMP_RE: Final = re.compile(r"[0-9]{1,12}")
+
+
+def _signed_timestamp(header: str) -> int:
+    """The ``t=`` of a ``Stripe-Signature`` header (the first one, as the SDK reads it)."""
+    for item in header.split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip() == "t":
+            if _TIMESTAMP_RE.fullmatch(value.strip()) is None:
+                break
+            return int(value.strip())
+    raise InvalidSignature("the Stripe-Signature header has no readable timestamp (t=…)")
+
+
+def _read_event(text: str) -> GatewayEvent:
+    """A correctly signed payload read as an event; ``InvalidEvent`` if it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise InvalidEvent("the signed payload is not JSON") from None
+    if not isinstance(data, dict) or data.get("object") != "event":
+        raise InvalidEvent("the signed payload is not a Stripe event (object != 'event')")
+    try:
+        return parse_event(data)
+    except RefundError as e:
+        raise InvalidEvent(f"the signed Stripe event cannot be read: {e.message}") from e
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise InvalidEvent(f"the signed Stripe event cannot be read ({type(e).__name__})") from e
