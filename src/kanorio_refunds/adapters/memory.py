@@ -27,6 +27,8 @@ from kanorio_refunds.adapters.fake_stripe import (
 )
 from kanorio_refunds.adapters.stripe_objects import (
     error_from_stripe,
+    latest_charge_of,
+    no_payment_reference,
     parse_payment,
     parse_refund,
     refund_params,
@@ -166,17 +168,13 @@ class InMemoryGateway:
                     payment_intent_id, expand=["latest_charge.balance_transaction"]
                 )
             )
-            charge = intent.get("latest_charge")
-            if not isinstance(charge, dict):
-                raise GatewayUnavailable(
-                    f"PaymentIntent {payment_intent_id} has no charge yet; try again later"
-                )
+            charge = latest_charge_of(intent)
         elif charge_id:
             charge = _call(
                 lambda: self.stripe.retrieve_charge(charge_id, expand=["balance_transaction"])
             )
         else:
-            raise OrderNotFound("a payment needs a PaymentIntent or Charge id to be fetched")
+            raise no_payment_reference()
         record = parse_payment(charge, payment_intent_id)
         refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
         return PaymentSnapshot(record=record, refunds=refunds)
@@ -193,6 +191,8 @@ class InMemoryGateway:
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> tuple[GatewayRefund, ...]:
         """Every refund of the payment, oldest first, across all pages."""
+        if not (payment_intent_id or charge_id):
+            raise no_payment_reference()
         return self._all_refunds(payment_intent_id, charge_id)
 
     def _all_refunds(

@@ -18,6 +18,8 @@ class EventKind(enum.Enum):
     REFUND_UPDATED = "refund.updated"
     REFUND_FAILED = "refund.failed"
     CHARGE_REFUNDED = "charge.refunded"
+    #: Before API 2024-10-28, status changes of card refunds arrive only as this event.
+    CHARGE_REFUND_UPDATED = "charge.refund.updated"
     DISPUTE_OPENED = "charge.dispute.created"
     DISPUTE_UPDATED = "charge.dispute.updated"
     DISPUTE_CLOSED = "charge.dispute.closed"
