@@ -1,0 +1,398 @@
+"""F2 "Process Refund", F3 refund records and activity, L1 write-ahead and N4 Stripe mapping."""
+
+from __future__ import annotations
+
+import itertools
+
+import attrs
+import pytest
+
+from kanorio_refunds import (
+    FULL,
+    ActivityKind,
+    Actor,
+    GatewayRejected,
+    NotEligible,
+    Order,
+    OrderStatus,
+    PermissionDenied,
+    RefundError,
+    RefundOrigin,
+    RefundReason,
+    RefundStatus,
+    StaleQuote,
+)
+from kanorio_refunds.adapters.memory import Fault
+from kanorio_refunds.domain.payment import (
+    METADATA_NOTES,
+    METADATA_ORDER_ID,
+    METADATA_REASON,
+    METADATA_REFUND_ID,
+    RefundRequest,
+)
+
+from .support import NET, ORDER_ID, START, SpyGateway, World, reserved_minor, stored_refundable, usd
+
+# ------------------------------------------------------------------------------------- F2
+
+
+def test_process_makes_one_stripe_refund_and_records_it(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2: processing a quote refunds exactly its amount at Stripe and records the refund."""
+    quote = world.service.quote(ORDER_ID, owner, usd("30.00"), "customer_request")
+
+    refund = world.service.process(quote, owner)
+
+    at_stripe = world.stripe_refunds()
+    assert len(at_stripe) == 1
+    assert at_stripe[0]["amount"] == 3_000
+    assert refund.id == quote.refund_id
+    assert refund.gateway_refund_id == at_stripe[0]["id"]
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert world.order().refunds == (refund,)
+    assert world.order().status is OrderStatus.PARTIALLY_REFUNDED
+
+
+def test_processing_the_same_quote_twice_makes_one_stripe_refund(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2: processing the same quote twice makes one Stripe refund and returns the same record."""
+    quote = world.service.quote(ORDER_ID, owner, usd("30.00"))
+
+    first = world.service.process(quote, owner)
+    second = world.service.process(quote, owner)
+
+    assert second == first
+    assert len(world.stripe_refunds()) == 1
+    assert len(world.create_requests()) == 1
+    assert len(world.order().refunds) == 1
+    assert world.stripe_refunded_minor() == 3_000
+
+
+def test_processing_the_same_quote_from_another_service_makes_one_refund(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2: a double submission reaching a second process (another service instance) returns
+    the same record and makes no second Stripe refund."""
+    quote = world.service.quote(ORDER_ID, owner, usd("30.00"))
+    first = world.service.process(quote, owner)
+
+    again = world.another_service().process(quote, owner)
+
+    assert again == first
+    assert len(world.stripe_refunds()) == 1
+
+
+def test_a_quote_gone_stale_after_another_refund_is_refused(
+    world: World, order: Order, owner: Actor, admin: Actor
+) -> None:
+    """F2: two quotes confirmed on the same version: once one is processed, the other is
+    refused with stale_quote and makes nothing at Stripe, even though it would still fit."""
+    by_owner = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    by_admin = world.service.quote(ORDER_ID, admin, usd("10.00"))
+    world.service.process(by_owner, owner)
+
+    with pytest.raises(StaleQuote) as info:
+        world.service.process(by_admin, admin)
+
+    assert info.value.code == "stale_quote"
+    assert len(world.stripe_refunds()) == 1
+    assert len(world.order().refunds) == 1
+
+
+def test_a_quote_gone_stale_after_a_dashboard_refund_is_refused(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2, B4: the re-check on fresh data sees a refund made at Stripe after the quote: the
+    quote is stale; only the dashboard refund exists at Stripe, and it is recorded."""
+    quote = world.service.quote(ORDER_ID, owner, FULL)
+    world.dashboard_refund(5_000)
+
+    with pytest.raises(StaleQuote):
+        world.service.process(quote, owner)
+
+    assert [r["amount"] for r in world.stripe_refunds()] == [5_000]
+    assert [r.origin for r in world.order().refunds] == [RefundOrigin.EXTERNAL]
+    assert world.service.quote(ORDER_ID, owner, FULL).amount == usd("45.80")
+
+
+def test_another_actor_cannot_process_a_quote(
+    world: World, order: Order, owner: Actor, admin: Actor
+) -> None:
+    """F2, P2: a quote is processed only by the actor who confirmed it, even another admin."""
+    quote = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    version = world.order().version
+
+    with pytest.raises(PermissionDenied):
+        world.service.process(quote, admin)
+
+    assert world.create_requests() == []
+    assert world.order().version == version
+
+
+def test_dispute_opened_after_the_quote_refuses_processing(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2, E5: a dispute opened at Stripe after the quote is seen on fresh data: processing is
+    refused, no refund is made at Stripe, and a new quote says payment_disputed."""
+    quote = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    world.stripe.open_dispute(world.pi())
+
+    with pytest.raises(RefundError) as info:
+        world.service.process(quote, owner)
+
+    assert info.value.code in ("stale_quote", "not_eligible")
+    assert world.create_requests() == []
+    assert world.stripe_refunds() == []
+    assert world.order().refunds == ()
+    payment = world.order().payment
+    assert payment is not None
+    assert payment.disputed
+    with pytest.raises(NotEligible) as requote:
+        world.service.quote(ORDER_ID, owner, usd("10.00"))
+    assert "payment_disputed" in requote.value.reasons
+
+
+# ------------------------------------------------------------------------------------- F3
+
+
+def test_refund_record_keeps_what_was_asked(world: World, order: Order, admin: Actor) -> None:
+    """F3: the record keeps amount, created timestamp, reason, notes, status, requester and the
+    Stripe refund id; no failure reason."""
+    quote = world.service.quote(ORDER_ID, admin, usd("12.34"), "duplicate", "Charged twice")
+    before = world.clock.now()
+
+    refund = world.service.process(quote, admin)
+
+    stored = world.order().refund(refund.id)
+    assert stored == refund
+    assert stored.amount == usd("12.34")
+    assert before < stored.created_at < world.clock.now()
+    assert stored.created_at.tzinfo is not None
+    assert stored.reason is RefundReason.DUPLICATE
+    assert stored.notes == "Charged twice"
+    assert stored.status is RefundStatus.SUCCEEDED
+    assert stored.requested_by == admin.id
+    assert stored.gateway_refund_id == world.stripe_refunds()[0]["id"]
+    assert stored.failure_reason is None
+    assert stored.origin is RefundOrigin.LOCAL
+    assert stored.quote_id == quote.id
+
+
+def test_activity_records_requested_submitted_succeeded_and_status_change(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F3: processing adds activity entries: refund requested (by whom), status changed,
+    submitted to Stripe, succeeded; all naming the refund, none before the request."""
+    quote = world.service.quote(ORDER_ID, owner, usd("30.00"), "customer_request")
+
+    refund = world.service.process(quote, owner)
+
+    activity = world.order().activity
+    kinds = [a.kind for a in activity]
+    assert kinds == [
+        ActivityKind.REFUND_REQUESTED,
+        ActivityKind.STATUS_CHANGED,
+        ActivityKind.REFUND_SUBMITTED,
+        ActivityKind.REFUND_SUCCEEDED,
+    ]
+    requested = activity[0]
+    assert requested.actor_id == owner.id
+    assert requested.refund_id == refund.id
+    assert "30.00" in requested.message
+    assert "Paid" in activity[1].message
+    assert "Partially Refunded" in activity[1].message
+    assert refund.gateway_refund_id is not None
+    assert refund.gateway_refund_id in activity[2].message
+    assert all(
+        a.refund_id == refund.id for a in activity if a.kind is not ActivityKind.STATUS_CHANGED
+    )
+    assert [a.at for a in activity] == sorted(a.at for a in activity)
+    assert all(a.at >= START for a in activity)
+
+
+def test_activity_is_append_only_across_operations(
+    world: World, order: Order, owner: Actor, admin: Actor
+) -> None:
+    """F3: every later activity timeline starts with the earlier one, whatever the operation
+    (quote with import, refund, failed refund, access change, events, sync)."""
+    seen: list[tuple[object, ...]] = [world.order().activity]
+
+    def snapshot() -> None:
+        seen.append(world.order().activity)
+
+    world.dashboard_refund(500)
+    world.service.quote(ORDER_ID, owner, usd("1.00"))
+    snapshot()
+    world.service.process(world.service.quote(ORDER_ID, owner, usd("10.00")), owner)
+    snapshot()
+    world.service.revoke_buyer_access(ORDER_ID, admin)
+    snapshot()
+    world.stripe.inject_fault(Fault.REJECT, code="amount_too_large")
+    with pytest.raises(GatewayRejected):
+        world.service.process(world.service.quote(ORDER_ID, admin, usd("2.00")), admin)
+    snapshot()
+    world.service.restore_buyer_access(ORDER_ID, admin)
+    snapshot()
+    world.apply_new_events()
+    snapshot()
+    world.service.sync(ORDER_ID)
+    snapshot()
+    world.service.process(world.service.quote(ORDER_ID, admin, FULL), admin)
+    snapshot()
+
+    for earlier, later in itertools.pairwise(seen):
+        assert later[: len(earlier)] == earlier
+    assert len(seen[-1]) > len(seen[0])
+
+
+# ------------------------------------------------------------------------------------- L1
+
+
+def test_refund_is_written_ahead_as_submitting_before_stripe_is_called(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """L1: when the gateway is called, the refund is already stored as SUBMITTING, reserving
+    its amount (the stored balance is reduced) and the order status already reflects it."""
+    checked: list[RefundRequest] = []
+
+    def at_the_call(request: RefundRequest) -> None:
+        stored = world.order()
+        refund = stored.refund(quote.refund_id)
+        assert refund.status is RefundStatus.SUBMITTING
+        assert refund.gateway_refund_id is None
+        assert reserved_minor(stored) == 3_000
+        assert stored_refundable(stored) == usd("65.80")
+        assert stored.status is OrderStatus.PARTIALLY_REFUNDED
+        assert world.stripe_refunds() == []
+        checked.append(request)
+
+    spy = SpyGateway(world.gateway, before_create=at_the_call)
+    service = world.another_service(gateway=spy)
+    quote = service.quote(ORDER_ID, owner, usd("30.00"))
+
+    service.process(quote, owner)
+
+    assert len(checked) == 1
+    assert checked[0].local_refund_id == quote.refund_id
+
+
+def test_idempotency_key_is_derived_from_our_refund_id(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """L1: Stripe receives an idempotency key derived from our refund id."""
+    quote = world.service.quote(ORDER_ID, owner, usd("30.00"))
+
+    refund = world.service.process(quote, owner)
+
+    (request,) = world.create_requests()
+    assert request.idempotency_key is not None
+    assert refund.id in request.idempotency_key
+    assert request.http_status == 200
+
+
+def test_our_ids_reason_and_notes_go_in_the_stripe_metadata(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """L1, N4: the Stripe refund's metadata holds our order id, refund id, reason and notes."""
+    quote = world.service.quote(ORDER_ID, owner, usd("5.00"), "other", "Gesture ✓ for Zoë")
+
+    refund = world.service.process(quote, owner)
+
+    metadata = world.stripe_refunds()[0]["metadata"]
+    assert metadata[METADATA_ORDER_ID] == ORDER_ID
+    assert metadata[METADATA_REFUND_ID] == refund.id
+    assert metadata[METADATA_REASON] == "other"
+    assert metadata[METADATA_NOTES] == "Gesture ✓ for Zoë"
+
+
+@pytest.mark.parametrize(
+    ("reason", "stripe_reason"),
+    [
+        (RefundReason.DUPLICATE, "duplicate"),
+        (RefundReason.FRAUDULENT, "fraudulent"),
+        (RefundReason.CUSTOMER_REQUEST, "requested_by_customer"),
+        (RefundReason.OTHER, None),
+        (None, None),
+    ],
+)
+def test_stripe_reason_mapping(
+    world: World,
+    order: Order,
+    owner: Actor,
+    reason: RefundReason | None,
+    stripe_reason: str | None,
+) -> None:
+    """N4: DUPLICATE→duplicate, FRAUDULENT→fraudulent, CUSTOMER_REQUEST→requested_by_customer,
+    OTHER and none → no Stripe reason at all (the parameter is not sent)."""
+    notes = "why" if reason is RefundReason.OTHER else ""
+    quote = world.service.quote(ORDER_ID, owner, usd("5.00"), reason, notes)
+
+    refund = world.service.process(quote, owner)
+
+    (request,) = world.create_requests()
+    assert request.params.get("reason") == stripe_reason
+    assert ("reason" in request.params) == (stripe_reason is not None)
+    assert world.stripe_refunds()[0]["reason"] == stripe_reason
+    assert refund.reason is reason
+
+
+def test_full_refund_sends_the_exact_net_amount(world: World, order: Order, owner: Actor) -> None:
+    """A5, L1: "Refund Full Amount" sends exactly 9580 cents to Stripe, naming the payment."""
+    world.service.process(world.service.quote(ORDER_ID, owner, FULL), owner)
+
+    (request,) = world.create_requests()
+    assert request.params["amount"] == NET.minor
+    assert request.params["payment_intent"] == world.pi()
+    assert world.stripe_refunded_minor() == NET.minor
+
+
+# ----------------------------------------------------------------------- quote integrity (P2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: RefundService.process trusts every field of the quote it is handed: it never "
+        "checks that quote.id == quote_id_for(order_id, order_version, actor_id, amount, reason, "
+        "notes), so a quote altered after confirmation (e.g. round-tripped through a form) is "
+        "processed with an amount nobody confirmed"
+    ),
+)
+def test_a_quote_altered_after_confirmation_is_refused(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2, P2: "Process Refund" executes what was confirmed: a quote whose amount was changed
+    after "Confirm Refund" is refused and nothing reaches Stripe."""
+    confirmed = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    altered = attrs.evolve(confirmed, amount=usd("90.00"))
+
+    with pytest.raises(RefundError):
+        world.service.process(altered, owner)
+
+    assert world.create_requests() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: RefundService.process validates quote.notes with validate_reason_and_notes but "
+        "discards the normalised result; _submitting_refund copies quote.notes as given, so "
+        "un-normalised notes (untrimmed, NFD) are stored and sent to Stripe"
+    ),
+)
+def test_process_stores_notes_normalised_whatever_the_quote_says(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """N3, P2: the notes stored on the refund and sent to Stripe are trimmed and NFC, even
+    when the quote handed to process carries them raw."""
+    confirmed = world.service.quote(ORDER_ID, owner, usd("10.00"), "other", "Zoe")
+    raw = attrs.evolve(confirmed, notes="  Zoe\u0301  ")
+
+    try:
+        refund = world.service.process(raw, owner)
+    except RefundError:
+        return  # refusing the altered quote is fine too
+    assert refund.notes == "Zoé"
+    assert world.stripe_refunds()[0]["metadata"][METADATA_NOTES] == "Zoé"
