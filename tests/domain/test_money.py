@@ -400,6 +400,24 @@ def test_parse_refuses_non_ascii_digits(text: str) -> None:
 
 
 def test_parse_refuses_absurdly_large_decimals() -> None:
-    """M2: a Decimal with a huge exponent is refused before any integer is built."""
+    """M2: an amount with more than 30 digits before the point is refused, text or Decimal."""
     with pytest.raises(InvalidAmount, match="too large"):
-        Money.parse(Decimal("1E+999999999"), "USD")
+        Money.parse(Decimal("1" + "0" * 40), "USD")
+    with pytest.raises(InvalidAmount, match="too large"):
+        Money.parse("1" + "0" * 40, "USD")
+
+
+@pytest.mark.parametrize(
+    "value", [Decimal("1E+2"), Decimal("5E+1"), Decimal("1E-999999999"), Decimal("0E-999999999")]
+)
+def test_parse_refuses_decimals_in_exponent_form_or_with_absurd_precision(value: Decimal) -> None:
+    """M2: a Decimal in exponent form, or with more decimal places than any amount has, is
+    refused at once (no huge integer is ever built)."""
+    with pytest.raises(InvalidAmount, match=r"exponent notation|too many digits"):
+        Money.parse(value, "USD")
+
+
+def test_parse_accepts_trailing_zeros_within_bounds() -> None:
+    """M2: trailing zeros beyond the currency's decimals are exact, so they are accepted."""
+    assert Money.parse("12.500", "USD") == Money.from_minor(1250, "USD")
+    assert Money.parse(Decimal("12.5000"), "USD") == Money.from_minor(1250, "USD")

@@ -80,6 +80,8 @@ _DECIMAL_TEXT: Final = re.compile(r"^[0-9]+(?:\.[0-9]*)?$|^\.[0-9]+$")
 #: Far beyond any real amount (Stripe allows 12 digits at most); refusing early keeps a hostile
 #: ``Decimal("1E+999999999")`` from building a gigantic integer.
 MAX_AMOUNT_DIGITS: Final = 30
+#: Bound on the digits (and decimal places, trailing zeros included) of any amount parsed.
+MAX_TOTAL_DIGITS: Final = 64
 
 
 def stripe_decimals(code: str) -> int:
@@ -217,6 +219,17 @@ class Money:
         _sign, digits, exponent = value.as_tuple()
         if not isinstance(exponent, int):  # pragma: no cover - NaN and Infinity refused above
             raise InvalidAmount(f"{shown!r} is not a finite number")
+        if exponent > 0:
+            raise InvalidAmount(
+                f"{shown!r} uses exponent notation; write the amount out, such as '1200.00'"
+            )
+        if len(digits) > MAX_TOTAL_DIGITS or -exponent > MAX_TOTAL_DIGITS:
+            # Bounds the integer arithmetic below: Decimal("1E-999999999") would otherwise
+            # build 10**999999999.
+            raise InvalidAmount(
+                f"{shown!r} has too many digits; amounts have at most {MAX_AMOUNT_DIGITS} digits "
+                f"before the decimal point and {currency.exponent} after it"
+            )
         if value and value.adjusted() >= MAX_AMOUNT_DIGITS:
             raise InvalidAmount(
                 f"{shown!r} is too large: amounts have at most {MAX_AMOUNT_DIGITS} digits before "
