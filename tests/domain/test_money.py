@@ -109,7 +109,7 @@ def test_parse_accepts_plain_decimals(text: str, currency: str, minor: int) -> N
     [
         (Decimal("12.5"), "USD", 1250),
         (Decimal("12.50"), "USD", 1250),
-        (Decimal("1E+2"), "JPY", 100),
+        (Decimal("100"), "JPY", 100),
         (Decimal("0.001"), "KWD", 1),
         (Decimal("-0"), "USD", 0),
     ],
