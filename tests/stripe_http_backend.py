@@ -83,7 +83,7 @@ def load_subset() -> JsonDict:
 @cache
 def load_fixtures() -> JsonDict:
     """Stripe's example objects by name: refund, charge, payment_intent, balance_transaction,
-    event, list (read once; treat as read-only)."""
+    dispute, event, list (read once; treat as read-only)."""
     data: JsonDict = json.loads((DATA_DIR / "fixtures.json").read_text(encoding="utf-8"))
     resources: JsonDict = data["resources"]
     return resources
@@ -372,6 +372,7 @@ _ROUTES: Final = (
         "GET /v1/payment_intents/{intent}",
     ),
     ("GET", re.compile(r"^/v1/charges/(?P<charge>[^/]+)$"), "GET /v1/charges/{charge}"),
+    ("GET", re.compile(r"^/v1/disputes$"), "GET /v1/disputes"),
     (
         "GET",
         re.compile(r"^/v1/balance_transactions/(?P<id>[^/]+)$"),
@@ -688,6 +689,7 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
         unsupported = {
             "GET /v1/payment_intents/{intent}": ("client_secret",),
             "GET /v1/refunds": ("created",),
+            "GET /v1/disputes": ("created",),
         }.get(operation, ())
         for name in unsupported:
             if name in params:
@@ -699,7 +701,7 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
                     idempotency_key=_header(headers, "Idempotency-Key"),
                     stripe_account=account,
                 )
-            elif operation == "GET /v1/refunds":
+            elif operation in ("GET /v1/refunds", "GET /v1/disputes"):
                 pagination = {
                     k: params[k]
                     for k in (
@@ -711,7 +713,10 @@ class FakeStripeHTTPClient(stripe.HTTPClient):
                     )
                     if k in params
                 }
-                body = model.list_refunds(**pagination, expand=expand, stripe_account=account)
+                listing = (
+                    model.list_refunds if operation == "GET /v1/refunds" else model.list_disputes
+                )
+                body = listing(**pagination, expand=expand, stripe_account=account)
             elif operation == "GET /v1/refunds/{refund}":
                 body = model.retrieve_refund(path_params["refund"], expand, stripe_account=account)
             elif operation == "GET /v1/payment_intents/{intent}":

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from kanorio_refunds.adapters import stripe_objects
 from kanorio_refunds.adapters.fake_stripe import (
     API_VERSION,
+    DISPUTE_STATUSES,
+    DISPUTE_STATUSES_BLOCKING_REFUNDS,
     FakeStripe,
     Fault,
     StripeApiError,
@@ -348,6 +351,163 @@ def test_lost_dispute_keeps_refunds_blocked(fake: FakeStripe) -> None:
         fake.close_dispute(pay(fake), "withdrawn")
     with pytest.raises(ValueError, match="no dispute"):
         fake.close_dispute(pay(fake), "won")
+
+
+def test_inquiries_block_refunds_until_warning_closed(fake: FakeStripe) -> None:
+    """E5: an inquiry (warning_*) blocks refunds like a chargeback while open, also under
+    review; it closes as warning_closed (not won/lost), after which refunds work again."""
+    pi_id = pay(fake)
+    mark = len(fake.events())
+    assert fake.open_dispute(pi_id, inquiry=True)["status"] == "warning_needs_response"
+    assert api_error(fake, {"payment_intent": pi_id}).code == "charge_disputed"
+    updated = fake.update_dispute(pi_id)
+    assert updated["status"] == "warning_under_review"
+    assert updated["evidence_details"]["submission_count"] == 1
+    assert api_error(fake, {"payment_intent": pi_id}).code == "charge_disputed"
+    with pytest.raises(ValueError, match="an inquiry cannot close as 'won'"):
+        fake.close_dispute(pi_id, "won")
+    with pytest.raises(ValueError, match="already warning_under_review"):
+        fake.update_dispute(pi_id)
+    assert fake.close_dispute(pi_id, "warning_closed")["status"] == "warning_closed"
+    assert fake.charge_of(pi_id)["disputed"] is True
+    assert fake.create_refund({"payment_intent": pi_id, "amount": 100})["status"] == "succeeded"
+    assert [e["type"] for e in fake.events_since(mark)][:3] == [
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+    ]
+    assert fake.events_since(mark)[1]["data"]["previous_attributes"] == {
+        "status": "warning_needs_response"
+    }
+
+
+def test_chargeback_under_review_still_blocks_and_cannot_close_as_an_inquiry(
+    fake: FakeStripe,
+) -> None:
+    pi_id = pay(fake)
+    fake.open_dispute(pi_id)
+    assert fake.update_dispute(pi_id)["status"] == "under_review"
+    assert api_error(fake, {"payment_intent": pi_id}).code == "charge_disputed"
+    with pytest.raises(ValueError, match="a chargeback cannot close as 'warning_closed'"):
+        fake.close_dispute(pi_id, "warning_closed")
+    fake.close_dispute(pi_id, "won")
+    with pytest.raises(ValueError, match="closed"):
+        fake.update_dispute(pi_id)
+    with pytest.raises(ValueError, match="no dispute"):
+        fake.update_dispute(pay(fake))
+
+
+@pytest.mark.parametrize(
+    ("steps", "blocked"),
+    [
+        ((), True),
+        (("update",), True),
+        (("won",), False),
+        (("update", "lost"), True),
+        (("inquiry",), True),
+        (("inquiry", "update"), True),
+        (("inquiry", "warning_closed"), False),
+    ],
+)
+def test_refunds_are_blocked_exactly_in_the_blocking_statuses(
+    fake: FakeStripe, steps: tuple[str, ...], blocked: bool
+) -> None:
+    """The model's rule is the readers' rule (stripe_objects), status by status."""
+    pi_id = pay(fake)
+    fake.open_dispute(pi_id, inquiry="inquiry" in steps)
+    for step in steps:
+        if step == "update":
+            fake.update_dispute(pi_id)
+        elif step != "inquiry":
+            fake.close_dispute(pi_id, step)
+    dispute = fake.dispute_of(pi_id)
+    assert dispute is not None
+    assert (dispute["status"] in DISPUTE_STATUSES_BLOCKING_REFUNDS) is blocked
+    if blocked:
+        assert api_error(fake, {"payment_intent": pi_id}).code == "charge_disputed"
+    else:
+        assert fake.create_refund({"payment_intent": pi_id})["amount"] == 10_000
+
+
+def test_the_model_and_the_readers_share_one_dispute_rule() -> None:
+    assert DISPUTE_STATUSES_BLOCKING_REFUNDS == stripe_objects.DISPUTE_STATUSES_BLOCKING_REFUNDS
+    assert DISPUTE_STATUSES == stripe_objects.DISPUTE_STATUSES
+    reopening = DISPUTE_STATUSES - DISPUTE_STATUSES_BLOCKING_REFUNDS
+    assert reopening == {"won", "warning_closed"}
+
+
+def test_list_disputes_filters_pages_and_expands(fake: FakeStripe) -> None:
+    """GET /v1/disputes: newest first, by charge or PaymentIntent, cursor pagination both ways,
+    ``data.`` expansions; a list object like Stripe's."""
+    payments = [pay(fake) for _ in range(5)]
+    assert fake.list_disputes() == {
+        "object": "list",
+        "data": [],
+        "has_more": False,
+        "url": "/v1/disputes",
+    }
+    for i, pi_id in enumerate(payments):
+        fake.open_dispute(pi_id, inquiry=i % 2 == 1)
+    ids = [fake.dispute_of(pi)["id"] for pi in reversed(payments)]  # type: ignore[index]
+
+    everything = fake.list_disputes(limit=100)
+    assert [d["id"] for d in everything["data"]] == ids
+    assert everything["has_more"] is False
+    first = fake.list_disputes(limit=2)
+    assert ([d["id"] for d in first["data"]], first["has_more"]) == (ids[:2], True)
+    second = fake.list_disputes(limit=2, starting_after=ids[1])
+    assert [d["id"] for d in second["data"]] == ids[2:4]
+    last = fake.list_disputes(limit=2, starting_after=ids[3])
+    assert ([d["id"] for d in last["data"]], last["has_more"]) == (ids[4:], False)
+    back = fake.list_disputes(limit=2, ending_before=ids[4])
+    assert ([d["id"] for d in back["data"]], back["has_more"]) == (ids[2:4], True)
+
+    charge_id = fake.charge_of(payments[2])["id"]
+    by_charge = fake.list_disputes(charge=charge_id, expand=["data.charge"])
+    (dispute,) = by_charge["data"]
+    assert dispute["charge"]["id"] == charge_id
+    assert dispute["charge"]["disputed"] is True
+    by_intent = fake.list_disputes(payment_intent=payments[3], expand=["data.payment_intent"])
+    assert by_intent["data"][0]["payment_intent"]["id"] == payments[3]
+    assert by_intent["data"][0]["status"] == "warning_needs_response"
+    assert fake.list_disputes(charge=fake.charge_of(pay(fake))["id"])["data"] == []
+    assert [r.operation for r in fake.requests].count("list_disputes") == 9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"limit": 0}, 400, "parameter_invalid_integer"),
+        ({"limit": 101}, 400, "parameter_invalid_integer"),
+        ({"starting_after": "dp_nope"}, 404, "resource_missing"),
+        ({"charge": "ch_nope"}, 404, "resource_missing"),
+        ({"payment_intent": "pi_nope"}, 404, "resource_missing"),
+        ({"starting_after": "X", "ending_before": "X"}, 400, "parameters_exclusive"),
+        ({"expand": ["charge"]}, 400, None),
+    ],
+)
+def test_list_disputes_errors(
+    fake: FakeStripe, kwargs: dict[str, Any], status: int, code: str | None
+) -> None:
+    fake.open_dispute(pay(fake))
+    with pytest.raises(StripeApiError) as info:
+        fake.list_disputes(**kwargs)
+    assert (info.value.http_status, info.value.code) == (status, code)
+
+
+def test_list_disputes_is_faultable(fake: FakeStripe) -> None:
+    pi_id = pay(fake)
+    fake.open_dispute(pi_id)
+    fake.inject_fault(Fault.CONNECTION_ERROR, operation="list_disputes")
+    fake.inject_fault(Fault.TIMEOUT_AFTER_CREATE, operation="list_disputes")
+    with pytest.raises(StripeConnectionFault):
+        fake.list_disputes()
+    with pytest.raises(StripeTimeoutFault) as info:
+        fake.list_disputes()
+    assert info.value.result is not None
+    assert len(info.value.result["data"]) == 1
+    assert fake.pending_faults("list_disputes") == 0
+    assert len(fake.list_disputes()["data"]) == 1
 
 
 # ------------------------------------------------------------------------------- idempotency
@@ -873,11 +1033,22 @@ def test_object_keys_are_in_the_openapi_schemas(fake: FakeStripe) -> None:
     refund = fake.create_refund({"payment_intent": pi_id, "amount": 100, "metadata": {"a": "b"}})
     failed = fake.set_refund_status(refund["id"], "failed", failure_reason="declined")
     dispute = fake.open_dispute(pi_id)
+    inquiry = fake.open_dispute(pay(fake), inquiry=True)
     check(fake.retrieve_payment_intent(pi_id), "payment_intent")
     check(fake.charge_of(pi_id), "charge")
     check(refund, "refund")
     check(failed, "refund")
     check(dispute, "dispute")
+    check(inquiry, "dispute")
+    assert set(schemas["dispute"]["properties"]["status"]["enum"]) == DISPUTE_STATUSES
+    disputes = fake.list_disputes()
+    assert set(disputes) == set(
+        spec["paths"]["/v1/disputes"]["get"]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ]["properties"]
+    )
+    for listed in disputes["data"]:
+        check(listed, "dispute")
     for txn_id in (
         fake.charge_of(pi_id)["balance_transaction"],
         failed["balance_transaction"],

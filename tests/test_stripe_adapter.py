@@ -6,20 +6,26 @@ every SDK error class, secrecy of the key (P3), and Stripe's example objects thr
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import subprocess
 import sys
 import textwrap
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import stripe
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kanorio_refunds.adapters.fake_stripe import FakeStripe, Fault
 from kanorio_refunds.adapters.memory import paid_order
 from kanorio_refunds.adapters.stripe import STRIPE_API_VERSION, StripeGateway
 from kanorio_refunds.adapters.stripe_objects import (
+    dispute_blocks_refunds,
+    disputed_charge_id,
     latest_charge_of,
     parse_event,
     parse_payment,
@@ -29,6 +35,7 @@ from kanorio_refunds.adapters.stripe_objects import (
 )
 from kanorio_refunds.domain.errors import (
     GatewayMisconfigured,
+    GatewayProtocolError,
     GatewayRejected,
     GatewayUnavailable,
     OrderNotFound,
@@ -311,6 +318,30 @@ def test_charge_only_payments_read_the_charge(
     assert read.params == {"expand": ["balance_transaction"]}
     assert listing.params == {"charge": order.payment.charge_id, "limit": 100}
     assert snapshot.record == order.payment
+
+
+def test_disputes_are_listed_for_a_disputed_charge_with_the_gateways_options(
+    model: FakeStripe, transports: list[FakeStripeHTTPClient]
+) -> None:
+    """E5: for a charge Stripe flags disputed, GET /v1/disputes?charge=…&limit=100 is read
+    (between the payment and the refunds), with the gateway's version and account."""
+    gateway, transport = _gateway(model, transports, stripe_account="acct_1Kanorio")
+    order = _order(model)
+    assert order.payment is not None
+    model.open_dispute(_pi(order))
+    model.close_dispute(_pi(order), "won")
+
+    snapshot = gateway.fetch_payment(_pi(order), None)
+
+    assert snapshot.record.disputed is False
+    assert [r.operation for r in transport.requests] == [
+        "GET /v1/payment_intents/{intent}",
+        "GET /v1/disputes",
+        "GET /v1/refunds",
+    ]
+    disputes = transport.requests[1]
+    assert disputes.params == {"charge": order.payment.charge_id, "limit": 100}
+    assert (disputes.stripe_version, disputes.stripe_account) == ("2023-08-16", "acct_1Kanorio")
 
 
 def test_connect_account_is_sent_on_every_request_and_page(
@@ -645,7 +676,7 @@ def test_redaction_catches_keys_and_webhook_secrets() -> None:
 def test_stripe_example_objects_match_the_subset() -> None:
     """The examples are Stripe's own shapes of API 2023-08-16."""
     fixtures = load_fixtures()
-    for name in ("refund", "charge", "payment_intent", "balance_transaction", "event"):
+    for name in ("refund", "charge", "payment_intent", "balance_transaction", "dispute", "event"):
         validate_object(fixtures[name], name)
 
 
@@ -694,6 +725,241 @@ def test_stripe_example_event_is_ignored() -> None:
     event = parse_event(load_fixtures()["event"])
     assert event.kind is EventKind.IGNORED
     assert event.id == "evt_1NnmXEGPxmnHQRkJO3bak93X"
+
+
+def test_stripe_example_dispute_decides_disputed() -> None:
+    """E5: Stripe's example dispute (an open inquiry) blocks refunds of its charge; the same
+    dispute won or closed does not, lost does."""
+    fixtures = load_fixtures()
+    dispute = fixtures["dispute"]
+    charge = {
+        **fixtures["charge"],
+        "disputed": True,
+        "balance_transaction": fixtures["balance_transaction"],
+    }
+    assert disputed_charge_id(charge) == dispute["charge"]
+    assert dispute_blocks_refunds(dispute) is True
+    assert parse_payment(charge, None, [dispute]).disputed is True
+    for status, blocked in [("won", False), ("warning_closed", False), ("lost", True)]:
+        assert parse_payment(charge, None, [{**dispute, "status": status}]).disputed is blocked
+    # A charge flagged disputed whose disputes are not known (or none is found) stays disputed.
+    assert parse_payment(charge, None).disputed is True
+    assert parse_payment(charge, None, []).disputed is True
+    # Several disputes: blocked while any blocks.
+    won = {**dispute, "status": "won"}
+    assert parse_payment(charge, None, [won, dispute]).disputed is True
+    assert parse_payment(charge, None, [won, won]).disputed is False
+    # A charge never disputed lists nothing and ignores what it is given.
+    assert disputed_charge_id(fixtures["charge"]) is None
+    undisputed = {**charge, "disputed": False}
+    assert parse_payment(undisputed, None, [dispute]).disputed is False
+
+
+# ---------------------------------------------------------------------------------------------
+# unreadable Stripe data: GatewayProtocolError, whatever went wrong
+# ---------------------------------------------------------------------------------------------
+
+
+def _charge(**changes: Any) -> dict[str, Any]:
+    model = FakeStripe()
+    pi = model.create_payment(10_000, "usd", stripe_fee=320, application_fee=100)
+    charge: dict[str, Any] = model.retrieve_charge(
+        pi["latest_charge"], expand=["balance_transaction"]
+    )
+    charge.update(changes)
+    return charge
+
+
+def _with_txn(**changes: Any) -> dict[str, Any]:
+    charge = _charge()
+    charge["balance_transaction"].update(changes)
+    return charge
+
+
+def _refund(**changes: Any) -> dict[str, Any]:
+    refund = dict(load_fixtures()["refund"])
+    refund.update(changes)
+    return refund
+
+
+def _without(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k != key}
+
+
+_DISPUTE = load_fixtures()["dispute"]
+_DISPUTED_CHARGE = _charge(disputed=True)
+
+MALFORMED: dict[str, Callable[[], object]] = {
+    # charges (parse_payment)
+    "unknown currency": lambda: parse_payment(_charge(currency="xxx"), None),
+    "currency not a string": lambda: parse_payment(_charge(currency=840), None),
+    "no currency": lambda: parse_payment(_without(_charge(), "currency"), None),
+    "float amount_captured": lambda: parse_payment(_charge(amount_captured=100.5), None),
+    "string amount_captured": lambda: parse_payment(_charge(amount_captured="100"), None),
+    "bool amount_refunded": lambda: parse_payment(_charge(amount_refunded=True), None),
+    "negative amount_refunded": lambda: parse_payment(_charge(amount_refunded=-1), None),
+    "fraction of our unit": lambda: parse_payment(_charge(currency="isk", amount_captured=1), None),
+    "unexpanded balance transaction": lambda: parse_payment(
+        _charge(balance_transaction="txn_1"), None
+    ),
+    "unknown settlement currency": lambda: parse_payment(_with_txn(currency="abc"), None),
+    "fee_details not a list": lambda: parse_payment(_with_txn(fee_details="lots"), None),
+    "fee detail not an object": lambda: parse_payment(_with_txn(fee_details=[7]), None),
+    "float fee": lambda: parse_payment(
+        _with_txn(fee_details=[{"amount": 1.5, "currency": "usd", "type": "stripe_fee"}]), None
+    ),
+    "fee without currency": lambda: parse_payment(
+        _with_txn(fee_details=[{"amount": 1, "type": "stripe_fee"}]), None
+    ),
+    "exchange rate text": lambda: parse_payment(_with_txn(exchange_rate="1.1"), None),
+    "exchange rate negative": lambda: parse_payment(_with_txn(exchange_rate=-1.1), None),
+    "payment_intent a number": lambda: parse_payment(_charge(payment_intent=5), None),
+    "disputed not a boolean": lambda: parse_payment(_charge(disputed="yes"), None),
+    "charge not an object": lambda: parse_payment(["not", "a", "charge"], None),  # type: ignore[arg-type]
+    # disputes
+    "dispute with an unknown status": lambda: parse_payment(
+        _DISPUTED_CHARGE, None, [{**_DISPUTE, "status": "prevented"}]
+    ),
+    "dispute status not a string": lambda: parse_payment(
+        _DISPUTED_CHARGE, None, [{**_DISPUTE, "status": ["won"]}]
+    ),
+    "a refund in the dispute listing": lambda: parse_payment(
+        _DISPUTED_CHARGE, None, [load_fixtures()["refund"]]
+    ),
+    "disputes not a list": lambda: parse_payment(_DISPUTED_CHARGE, None, 5),  # type: ignore[arg-type]
+    "disputed charge without id": lambda: disputed_charge_id(_without(_DISPUTED_CHARGE, "id")),
+    # refunds
+    "refund in an unknown currency": lambda: parse_refund(_refund(currency="xxx")),
+    "float refund amount": lambda: parse_refund(_refund(amount=100.0)),
+    "refund without amount": lambda: parse_refund(_without(_refund(), "amount")),
+    "refund without id": lambda: parse_refund(_without(_refund(), "id")),
+    "refund id a number": lambda: parse_refund(_refund(id=12)),
+    "refund with an unknown status": lambda: parse_refund(_refund(status="teleported")),
+    "refund status a list": lambda: parse_refund(_refund(status=["succeeded"])),
+    "refund created a string": lambda: parse_refund(_refund(created="yesterday")),
+    "refund created out of range": lambda: parse_refund(_refund(created=10**20)),
+    "refund metadata a list": lambda: parse_refund(_refund(metadata=["a"])),
+    "failure_reason a number": lambda: parse_refund(_refund(failure_reason=3)),
+    "refund charge a number": lambda: parse_refund(_refund(charge=3)),
+    "listing of non-objects": lambda: refunds_oldest_first([1, 2]),  # type: ignore[list-item]
+    "listing not iterable": lambda: refunds_oldest_first(5),  # type: ignore[arg-type]
+    # payment intents and events
+    "PaymentIntent not an object": lambda: latest_charge_of("pi_1"),  # type: ignore[arg-type]
+    "event without data": lambda: parse_event(_without(load_fixtures()["event"], "data")),
+    "event with a float created": lambda: parse_event({**load_fixtures()["event"], "created": 1.5}),
+    "refund event with a bad refund": lambda: parse_event(
+        {
+            **load_fixtures()["event"],
+            "type": "refund.updated",
+            "data": {"object": _refund(currency="???")},
+        }
+    ),
+    "charge event with a bad charge": lambda: parse_event(
+        {
+            **load_fixtures()["event"],
+            "type": "charge.refunded",
+            "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": 5}},
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_stripe_objects_are_protocol_errors(case: str) -> None:
+    """Port contract: whatever is wrong with Stripe's data (unknown currency, float amount,
+    missing field, wrong type), the readers raise only GatewayProtocolError."""
+    with pytest.raises(GatewayProtocolError) as info:
+        MALFORMED[case]()
+    assert info.value.code == "gateway_protocol_error"
+    assert len(info.value.message) < 400
+
+
+def test_protocol_errors_keep_their_cause() -> None:
+    """The original error (InvalidAmount, UnknownCurrency, KeyError, …) is chained."""
+    with pytest.raises(GatewayProtocolError, match="UnknownCurrency") as unknown:
+        parse_refund(_refund(currency="xxx"))
+    assert type(unknown.value.__cause__).__name__ == "UnknownCurrency"
+    with pytest.raises(GatewayProtocolError, match="InvalidAmount") as fraction:
+        parse_payment(_charge(currency="isk", amount_captured=1), None)
+    assert type(fraction.value.__cause__).__name__ == "InvalidAmount"
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _mutate(obj: Any, data: st.DataObject) -> Any:
+    """``obj`` with one value somewhere inside replaced by arbitrary JSON (or a key dropped)."""
+    obj = copy.deepcopy(obj)
+    node = obj
+    while True:
+        if not isinstance(node, dict) or not node:
+            return obj
+        key = data.draw(st.sampled_from(sorted(node)))
+        if isinstance(node[key], dict) and data.draw(st.booleans()):
+            node = node[key]
+            continue
+        if data.draw(st.booleans()):
+            del node[key]
+        else:
+            node[key] = data.draw(_json)
+        return obj
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_mangled_object_is_read_or_a_protocol_error(data: st.DataObject) -> None:
+    """Port contract, fuzzed: mangling any field of a real charge (with its balance
+    transaction and disputes), refund or event never raises anything but
+    GatewayProtocolError."""
+    model = FakeStripe()
+    pi = model.create_payment(10_000, "usd", stripe_fee=320)
+    refund = model.create_refund({"payment_intent": pi["id"], "amount": 100})
+    model.open_dispute(pi["id"])
+    charge = model.retrieve_charge(pi["latest_charge"], expand=["balance_transaction"])
+    disputes = model.list_disputes(charge=charge["id"])["data"]
+    event = model.events()[-1]
+    calls: list[Callable[[], object]] = [
+        lambda: parse_payment(_mutate(charge, data), pi["id"], disputes),
+        lambda: parse_payment(charge, pi["id"], [_mutate(disputes[0], data)]),
+        lambda: disputed_charge_id(_mutate(charge, data)),
+        lambda: parse_refund(_mutate(refund, data)),
+        lambda: refunds_oldest_first([refund, _mutate(refund, data)]),
+        lambda: parse_event(_mutate(event, data)),
+    ]
+    with contextlib.suppress(GatewayProtocolError):
+        data.draw(st.sampled_from(calls))()
+
+
+def test_an_unreadable_object_from_the_wire_is_a_protocol_error(
+    model: FakeStripe, transports: list[FakeStripeHTTPClient]
+) -> None:
+    """Port contract, over the SDK: a PaymentIntent whose charge has a float amount (Stripe
+    never sends one; here a proxy did) is GatewayProtocolError, not InvalidAmount."""
+    gateway, transport = _gateway(model, transports)
+    order = _order(model)
+    intent = model.retrieve_payment_intent(_pi(order), expand=["latest_charge.balance_transaction"])
+    intent["latest_charge"]["amount_captured"] = 10_000.0
+    transport.inject_http_response(
+        200, intent, operation="GET /v1/payment_intents/{intent}", times=2
+    )
+    listing = model.list_refunds()
+    listing["data"] = [_refund(currency="xxx")]
+    transport.inject_http_response(200, listing, operation="GET /v1/refunds")
+
+    with pytest.raises(GatewayProtocolError, match="not an integer amount"):
+        gateway.fetch_payment(_pi(order), None)
+    with pytest.raises(GatewayProtocolError, match="UnknownCurrency"):
+        gateway.list_refunds(_pi(order), None)
 
 
 def test_fake_api_key_of_the_backend_is_a_test_key() -> None:

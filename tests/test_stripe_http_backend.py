@@ -77,7 +77,9 @@ def test_subset_holds_the_schemas_and_operations_of_api_2023_08_16() -> None:
         "GET /v1/refunds",
         "GET /v1/refunds/{refund}",
         "GET /v1/balance_transactions/{id}",
+        "GET /v1/disputes",
     }
+    assert "properties" in subset["schemas"]["dispute"]
     assert REFUND_FORM["reason"]["enum"] == ["duplicate", "fraudulent", "requested_by_customer"]
     assert len(json.dumps(subset)) < 1_000_000
 
@@ -89,6 +91,7 @@ def test_subset_holds_the_schemas_and_operations_of_api_2023_08_16() -> None:
         ("charge", "charge"),
         ("payment_intent", "payment_intent"),
         ("balance_transaction", "balance_transaction"),
+        ("dispute", "dispute"),
         ("event", "event"),
     ],
 )
@@ -337,6 +340,61 @@ def test_auto_paging_walks_more_than_100_refunds(model: FakeStripe) -> None:
     assert first.params == {"payment_intent": pi_id, "limit": 100, "expand": ["data.charge"]}
     assert second.params == {**first.params, "starting_after": refunds[99].id}
     assert second.stripe_account == "acct_123"  # request options stick to the list's pages
+
+
+def test_list_disputes_of_a_charge(model: FakeStripe) -> None:
+    """E5: GET /v1/disputes?charge=… answers Stripe's list of dispute objects (checked against
+    the ``dispute`` schema), and follows the dispute's life (won: still listed, status won)."""
+    pi_id = _payment(model)
+    other = _payment(model)
+    model.open_dispute(other, inquiry=True)
+    charge_id = model.charge_of(pi_id)["id"]
+    client = make_client(model)
+
+    assert client.v1.disputes.list(params={"charge": charge_id}).data == []
+    model.open_dispute(pi_id)
+    model.close_dispute(pi_id, "won")
+    page = client.v1.disputes.list(
+        params={"charge": charge_id, "limit": 100, "expand": ["data.charge"]},
+        options={"stripe_account": "acct_123"},
+    )
+
+    assert isinstance(page, stripe.ListObject)
+    assert page.url == "/v1/disputes"
+    (dispute,) = page.data
+    assert isinstance(dispute, stripe.Dispute)
+    assert (dispute.status, dispute.payment_intent) == ("won", pi_id)
+    assert isinstance(dispute.charge, stripe.Charge)
+    assert dispute.charge.disputed is True
+    everything = client.v1.disputes.list(params={"limit": 1})
+    assert [d.status for d in everything.auto_paging_iter()] == ["won", "warning_needs_response"]
+    transport = transport_of(client)
+    assert transport.requests_to("GET /v1/disputes")[1].params == {
+        "charge": charge_id,
+        "limit": 100,
+        "expand": ["data.charge"],
+    }
+    assert transport.requests_to("GET /v1/disputes")[1].stripe_account == "acct_123"
+    assert transport.requests_to("GET /v1/disputes")[-1].params == {
+        "limit": 1,
+        "starting_after": page.data[0].id,
+    }
+    transport.assert_no_violations()
+
+
+def test_list_disputes_errors_and_faults(model: FakeStripe) -> None:
+    """An unknown charge is a 404; injected faults reach the SDK like on every operation."""
+    client = make_client(model)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.disputes.list(params={"charge": "ch_missing"})
+    assert (info.value.http_status, info.value.code) == (404, "resource_missing")
+    model.inject_fault(Fault.SERVER_ERROR, operation="list_disputes")
+    with pytest.raises(stripe.APIError):
+        client.v1.disputes.list(params={"limit": 3})
+    with pytest.raises(NotImplementedError, match="created"):
+        client.v1.disputes.list(params={"created": {"gte": 1}})
+    with pytest.raises(AssertionError, match="parameter 'status' is not in Stripe's API"):
+        client.v1.disputes.list(params={"status": "won"})  # type: ignore[arg-type]
 
 
 def test_async_calls_use_the_same_backend(model: FakeStripe) -> None:

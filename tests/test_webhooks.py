@@ -6,6 +6,8 @@ payloads are the events ``FakeStripe`` emits (API 2023-08-16 shapes), serialised
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import pickle
@@ -147,7 +149,7 @@ def test_event_kinds_are_mapped(verifier: StripeWebhookVerifier) -> None:
     assert opened.disputed is True
     closed = by_type["charge.dispute.closed"][0]
     assert closed.kind is EventKind.DISPUTE_CLOSED
-    assert closed.disputed is False
+    assert closed.disputed is True  # closed as lost: refunds stay blocked (E5)
     # API versions before 2024-10-28 report refund status changes of charges only as
     # charge.refund.updated: the refund is carried so the service can act on it.
     legacy = by_type["charge.refund.updated"]
@@ -257,6 +259,7 @@ def test_several_v1_signatures_in_one_header(clock: ManualClock) -> None:
 # ---------------------------------------------------------------------------------------------
 
 GOOD = _payload(EVENTS[0])
+OLD_TS = TS - 30 * 86_400  # a delivery captured a month ago
 
 
 def _tampered() -> tuple[bytes, str | None]:
@@ -292,6 +295,65 @@ REFUSALS: dict[str, Callable[[], tuple[bytes, str | None]]] = {
     "301 s in the future": lambda: (GOOD, sign(GOOD, timestamp=TS + 301)),
     "non-UTF-8 body": lambda: (b"\xff\xfe" + GOOD, sign(GOOD)),
     "huge header": lambda: (GOOD, sign(GOOD) + ",v1=" + "a" * 10_000),
+    # The header is read exactly as Stripe specifies it (P1 regressions: a key with spaces is
+    # another key, a second t is refused, only integer seconds are a timestamp).
+    "replay: a fresh ' t' before the old t": lambda: (
+        GOOD,
+        f" t={TS},t={OLD_TS},v1={v1_of(sign(GOOD, timestamp=OLD_TS))}",
+    ),
+    "replay: a fresh ' t' after the old t": lambda: (
+        GOOD,
+        f"t={OLD_TS}, t={TS},v1={v1_of(sign(GOOD, timestamp=OLD_TS))}",
+    ),
+    "replay: a fresh 't ' after the signature": lambda: (
+        GOOD,
+        f"t={OLD_TS},v1={v1_of(sign(GOOD, timestamp=OLD_TS))},t ={TS}",
+    ),
+    "replay: a fresh second t first": lambda: (
+        GOOD,
+        f"t={TS},t={OLD_TS},v1={v1_of(sign(GOOD, timestamp=OLD_TS))}",
+    ),
+    "replay: a fresh second t last": lambda: (
+        GOOD,
+        f"t={OLD_TS},v1={v1_of(sign(GOOD, timestamp=OLD_TS))},t={TS}",
+    ),
+    "the same t twice": lambda: (GOOD, f"t={TS},t={TS},v1={v1_of(sign(GOOD))}"),
+    "space before t": lambda: (GOOD, f" t={TS},v1={v1_of(sign(GOOD))}"),
+    "space after t": lambda: (GOOD, f"t ={TS},v1={v1_of(sign(GOOD))}"),
+    "space before the timestamp": lambda: (GOOD, f"t= {TS},v1={v1_of(sign(GOOD))}"),
+    "space after the timestamp": lambda: (GOOD, f"t={TS} ,v1={v1_of(sign(GOOD))}"),
+    "space before v1": lambda: (GOOD, f"t={TS}, v1={v1_of(sign(GOOD))}"),
+    "space before the signature": lambda: (GOOD, f"t={TS},v1= {v1_of(sign(GOOD))}"),
+    "upper-case T": lambda: (GOOD, f"T={TS},v1={v1_of(sign(GOOD))}"),
+    "upper-case V1": lambda: (GOOD, f"t={TS},V1={v1_of(sign(GOOD))}"),
+    "upper-case hex signature": lambda: (GOOD, f"t={TS},v1={v1_of(sign(GOOD)).upper()}"),
+    "negative timestamp": lambda: (GOOD, f"t=-{TS},v1={v1_of(sign(GOOD))}"),
+    "timestamp with a plus sign": lambda: (GOOD, f"t=+{TS},v1={v1_of(sign(GOOD))}"),
+    "timestamp in exponent notation": lambda: (GOOD, f"t=1.8e9,v1={v1_of(sign(GOOD))}"),
+    "timestamp in hex": lambda: (GOOD, f"t={hex(TS)},v1={v1_of(sign(GOOD))}"),
+    "empty timestamp": lambda: (GOOD, f"t=,v1={v1_of(sign(GOOD))}"),
+    "an item without '='": lambda: (GOOD, f"{sign(GOOD)},garbage"),
+    "a trailing comma": lambda: (GOOD, f"{sign(GOOD)},"),
+    "empty v1": lambda: (GOOD, f"t={TS},v1="),
+    "v0 signatures only": lambda: (
+        GOOD,
+        f"t={TS},v0={v1_of(sign(GOOD))},v0={v1_of(sign(GOOD, OLD_SECRET))}",
+    ),
+    "signature of the body alone": lambda: (
+        GOOD,
+        f"t={TS},v1={hmac.new(SECRET.encode(), GOOD, hashlib.sha256).hexdigest()}",
+    ),
+    "signature keyed without the whsec_ prefix": lambda: (
+        GOOD,
+        sign(GOOD, SECRET.removeprefix("whsec_")),
+    ),
+    "body re-serialised": lambda: (
+        json.dumps(json.loads(GOOD), separators=(",", ":")).encode("utf-8"),
+        sign(GOOD),
+    ),
+    "body with a trailing newline": lambda: (GOOD + b"\n", sign(GOOD)),
+    "body truncated": lambda: (GOOD[:-1], sign(GOOD)),
+    "body of another event": lambda: (_payload(EVENTS[1]), sign(GOOD)),
 }
 
 
@@ -308,6 +370,127 @@ def test_refused_deliveries_raise_invalid_signature(
 
     assert info.value.code == "invalid_signature"
     assert not isinstance(info.value, stripe.StripeError)
+
+
+@pytest.mark.parametrize(
+    ("case", "match"),
+    [
+        ("replay: a fresh ' t' before the old t", "old, more than the 300 s"),
+        ("replay: a fresh ' t' after the old t", "old, more than the 300 s"),
+        ("replay: a fresh 't ' after the signature", "old, more than the 300 s"),
+        ("replay: a fresh second t first", "more than one timestamp"),
+        ("replay: a fresh second t last", "more than one timestamp"),
+        ("the same t twice", "more than one timestamp"),
+        ("space before t", "no readable timestamp"),
+        ("space after the timestamp", "no readable timestamp"),
+        ("timestamp with a plus sign", "no readable timestamp"),
+        ("space before v1", "no v1 signature"),
+        ("v0 signatures only", "no v1 signature"),
+        ("an item without '='", "malformed"),
+        ("upper-case hex signature", "matches the payload"),
+        ("body re-serialised", "matches the payload"),
+    ],
+)
+def test_refusals_say_why(verifier: StripeWebhookVerifier, case: str, match: str) -> None:
+    """P1: the reason names what is wrong (without any secret)."""
+    payload, header = REFUSALS[case]()
+    with pytest.raises(InvalidSignature, match=match):
+        verifier.verify(payload, header)
+
+
+def test_the_reviewers_replay_is_refused_with_the_system_clock() -> None:
+    """P1 regression (review f1): a delivery signed 30 days ago, replayed with a fresh ' t='
+    item in front, passed the SDK's signature check on the old t and our age check on the
+    fresh one. The signature and the age are now checked on the same, single t."""
+    payload = GOOD.decode("utf-8")
+    old = int(datetime.now(UTC).timestamp()) - 30 * 86_400
+    signature = v1_of(sign(payload, timestamp=old))
+    verifier = StripeWebhookVerifier(SECRET)
+    fresh = int(datetime.now(UTC).timestamp())
+
+    for header in (
+        f"t={old},v1={signature}",
+        f" t={fresh},t={old},v1={signature}",
+        f"t={fresh},t={old},v1={signature}",
+        f"t={old},v1={signature}, t={fresh}",
+    ):
+        with pytest.raises(InvalidSignature):
+            verifier.verify(GOOD, header)
+
+
+def test_a_signature_with_the_right_secret_but_another_timestamp_is_refused(
+    verifier: StripeWebhookVerifier,
+) -> None:
+    """P1: the signed timestamp is the one whose age is checked: moving t (even by one second,
+    even to a fresher time) breaks the signature."""
+    old_signature = v1_of(sign(GOOD, timestamp=TS - 301))
+    for t in (TS - 300, TS, TS + 1):
+        with pytest.raises(InvalidSignature, match="matches the payload"):
+            verifier.verify(GOOD, f"t={t},v1={old_signature}")
+
+
+def test_rotation_signatures_any_order_with_other_schemes(clock: ManualClock) -> None:
+    """P1, rotation: v1 signatures of several secrets, in any order, among v0 and unknown
+    schemes; each configured secret alone, or both, accept; another secret does not."""
+    new_sig, old_sig = v1_of(sign(GOOD, SECRET)), v1_of(sign(GOOD, OLD_SECRET))
+    headers = [
+        f"t={TS},v1={new_sig},v1={old_sig}",
+        f"v1={old_sig},v0={new_sig},t={TS},v1={new_sig},scheme9=zz",
+        f"v0=legacy,v1={'f' * 64},t={TS},v1={old_sig}",
+    ]
+    both = StripeWebhookVerifier([OLD_SECRET, SECRET], clock=clock)
+    for header in headers:
+        assert both.verify(GOOD, header).id == EVENTS[0]["id"]
+        assert StripeWebhookVerifier(OLD_SECRET, clock=clock).verify(GOOD, header)
+    assert StripeWebhookVerifier(SECRET, clock=clock).verify(GOOD, headers[0])
+    with pytest.raises(InvalidSignature):
+        StripeWebhookVerifier(SECRET, clock=clock).verify(GOOD, headers[2])
+    with pytest.raises(InvalidSignature):
+        StripeWebhookVerifier([OTHER_SECRET], clock=clock).verify(GOOD, headers[1])
+
+
+def _header_items() -> list[str]:
+    """Pieces of Stripe-Signature headers, valid and forged, fresh and stale."""
+    items = []
+    for t in (TS, TS - 100, TS + 250, TS - 301, OLD_TS):
+        items += [f"t={t}", f" t={t}", f"t ={t}", f"v1={v1_of(sign(GOOD, timestamp=t))}"]
+    items += [
+        f"v1={v1_of(sign(GOOD, OLD_SECRET))}",
+        f"v1={v1_of(sign(GOOD, OTHER_SECRET))}",
+        f" v1={v1_of(sign(GOOD))}",
+        f"v0={v1_of(sign(GOOD))}",
+        "v1=" + "0" * 64,
+        "t=abc",
+        "x=y",
+    ]
+    return items
+
+
+@given(st.lists(st.sampled_from(_header_items()), max_size=6))
+def test_whatever_we_accept_stripes_sdk_accepts_on_the_same_fresh_timestamp(
+    items: list[str],
+) -> None:
+    """Compatibility (P1): a header we accept is one Stripe's own SDK accepts too, and the
+    timestamp the SDK reads from it is within the tolerance — we are never looser than Stripe
+    on the signature, and the age we check is the age of what was signed."""
+    verifier = StripeWebhookVerifier([SECRET, OLD_SECRET], clock=ManualClock(NOW))
+    header = ",".join(items)
+    try:
+        verifier.verify(GOOD, header)
+    except InvalidSignature:
+        return
+    text = GOOD.decode("utf-8")
+    assert any(_sdk_accepts(text, header, secret) for secret in (SECRET, OLD_SECRET)), header
+    timestamp, _ = stripe.WebhookSignature._get_timestamp_and_signatures(header, "v1")
+    assert abs(timestamp - TS) <= 300, header
+    assert [item.partition("=")[0] for item in items].count("t") == 1, header
+
+
+def _sdk_accepts(text: str, header: str, secret: str) -> bool:
+    try:
+        return bool(stripe.WebhookSignature.verify_header(text, header, secret, tolerance=None))
+    except stripe.SignatureVerificationError:
+        return False
 
 
 SIGNED_NON_EVENTS: dict[str, str] = {

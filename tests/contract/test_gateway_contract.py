@@ -17,6 +17,7 @@ import pytest
 from kanorio_refunds.adapters.fake_stripe import FakeStripe, Fault
 from kanorio_refunds.adapters.memory import paid_order
 from kanorio_refunds.domain.errors import (
+    GatewayProtocolError,
     GatewayRejected,
     GatewayUnavailable,
     InvalidAmount,
@@ -42,6 +43,14 @@ from tests.contract.conftest import GATEWAY_BUILDERS, GatewayHarness, MakeHarnes
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
+
+_UNAVAILABLE_FAULTS_FOR_READS = [
+    Fault.CONNECTION_ERROR,
+    Fault.TIMEOUT_AFTER_CREATE,
+    Fault.RATE_LIMITED,
+    Fault.CONFLICT,
+    Fault.SERVER_ERROR,
+]
 
 
 def _m(text: str, currency: str) -> Money:
@@ -366,7 +375,8 @@ def test_fully_refunded_charge_is_rejected_already_refunded(gateway: GatewayHarn
 
 def test_disputed_payment_reads_disputed_and_refuses_refunds(gateway: GatewayHarness) -> None:
     """E5, L3: an open dispute shows as ``disputed`` and refunds fail with ``charge_disputed``;
-    after the dispute is won, refunds work again."""
+    after the dispute is won, the payment reads as not disputed (although Stripe keeps
+    ``charge.disputed`` true) and refunds work again."""
     order = _order(gateway.model)
     gateway.model.open_dispute(_pi(order))
 
@@ -377,8 +387,135 @@ def test_disputed_payment_reads_disputed_and_refuses_refunds(gateway: GatewayHar
     assert _stripe_refunds(gateway.model, order) == []
 
     gateway.model.close_dispute(_pi(order), "won")
+    assert gateway.model.charge_of(_pi(order))["disputed"] is True
+    assert gateway.gateway.fetch_payment(_pi(order), None).record.disputed is False
     refund = gateway.gateway.create_refund(_request(order, "10.00", refund_id="rf_2"))
     assert refund.status is RefundStatus.SUCCEEDED
+    after = gateway.gateway.fetch_payment(_pi(order), None)
+    assert after.record.disputed is False
+    assert after.record.amount_refunded == _m("10.00", "USD")
+
+
+# (model steps after opening, whether refunds are then blocked): E5's rule, both gateways.
+_DISPUTE_LIVES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "chargeback open": ((), True),
+    "chargeback under review": (("update",), True),
+    "chargeback won": (("won",), False),
+    "chargeback lost": (("lost",), True),
+    "chargeback under review, then won": (("update", "won"), False),
+    "inquiry open": (("inquiry",), True),
+    "inquiry under review": (("inquiry", "update"), True),
+    "inquiry warning_closed": (("inquiry", "warning_closed"), False),
+}
+
+
+def _live_through(model: FakeStripe, order: Order, steps: tuple[str, ...]) -> None:
+    model.open_dispute(_pi(order), inquiry="inquiry" in steps)
+    for step in steps:
+        if step == "update":
+            model.update_dispute(_pi(order))
+        elif step != "inquiry":
+            model.close_dispute(_pi(order), step)
+
+
+@pytest.mark.parametrize("by_charge", [False, True], ids=["by_intent", "by_charge"])
+@pytest.mark.parametrize("life", list(_DISPUTE_LIVES))
+def test_disputed_exactly_while_a_dispute_blocks_refunds(
+    gateway: GatewayHarness, life: str, by_charge: bool
+) -> None:
+    """E5: ``disputed`` is true while the charge's dispute is open (inquiry or chargeback, also
+    under review) or lost, and false once it is won or the inquiry closed; the gateway agrees
+    with Stripe's refusals in every case. The disputes are listed once per read."""
+    steps, blocked = _DISPUTE_LIVES[life]
+    order = _order(gateway.model)
+    _live_through(gateway.model, order, steps)
+    ids = (None, _ch(order)) if by_charge else (_pi(order), None)
+
+    record = gateway.gateway.fetch_payment(*ids).record
+
+    assert record.disputed is blocked
+    listings = [r for r in gateway.model.requests if r.operation == "list_disputes"]
+    assert [r.params for r in listings] == [{"charge": _ch(order), "limit": 100}]
+    if blocked:
+        with pytest.raises(GatewayRejected) as info:
+            gateway.gateway.create_refund(_request(order, "10.00", by_charge=by_charge))
+        assert info.value.gateway_code == "charge_disputed"
+    else:
+        refund = gateway.gateway.create_refund(_request(order, "10.00", by_charge=by_charge))
+        assert refund.status is RefundStatus.SUCCEEDED
+        assert gateway.gateway.fetch_payment(*ids).record.disputed is False
+
+
+def test_an_undisputed_payment_lists_no_disputes(gateway: GatewayHarness) -> None:
+    """E5: the dispute listing is only read for a charge Stripe flags disputed."""
+    order = _order(gateway.model)
+    gateway.gateway.fetch_payment(_pi(order), None)
+    gateway.gateway.fetch_payment(None, _ch(order))
+    assert "list_disputes" not in [r.operation for r in gateway.model.requests]
+
+
+@pytest.mark.parametrize("fault", _UNAVAILABLE_FAULTS_FOR_READS, ids=lambda f: f.value)
+def test_a_failed_dispute_listing_is_unavailable(gateway: GatewayHarness, fault: Fault) -> None:
+    """L2, E5: when the disputes cannot be read, the payment is not guessed: the read fails as
+    ``GatewayUnavailable`` and the next one works."""
+    order = _order(gateway.model)
+    _live_through(gateway.model, order, ("won",))
+    gateway.model.inject_fault(fault, operation="list_disputes")
+
+    with pytest.raises(GatewayUnavailable):
+        gateway.gateway.fetch_payment(_pi(order), None)
+
+    assert gateway.gateway.fetch_payment(_pi(order), None).record.disputed is False
+
+
+# ---------------------------------------------------------------------------------------------
+# unreadable answers (the port promises GatewayProtocolError, nothing else)
+# ---------------------------------------------------------------------------------------------
+
+
+def _corrupt(model: FakeStripe, object_id: str, **fields: Any) -> None:
+    """Change a stored Stripe object behind the model's back (data Stripe would never send,
+    but of a type the OpenAPI schema allows, so the HTTP backend serves it)."""
+    model._objects[object_id].update(fields)
+
+
+def _corrupt_txn(model: FakeStripe, order: Order, **fields: Any) -> None:
+    _corrupt(model, model.charge_of(_pi(order))["balance_transaction"], **fields)
+
+
+_CORRUPTIONS: dict[str, Callable[[FakeStripe, Order], None]] = {
+    "unknown charge currency": lambda m, o: _corrupt(m, _ch(o), currency="xxx"),
+    "negative amount_refunded": lambda m, o: _corrupt(m, _ch(o), amount_refunded=-5),
+    "unknown settlement currency": lambda m, o: _corrupt_txn(m, o, currency="zzz"),
+    "fee in an unknown currency": lambda m, o: _corrupt_txn(
+        m, o, fee_details=[{"amount": 1, "currency": "qqq", "type": "stripe_fee"}]
+    ),
+    "fee in another currency": lambda m, o: _corrupt_txn(
+        m, o, fee_details=[{"amount": 1, "currency": "eur", "type": "stripe_fee"}]
+    ),
+    "fee without an amount": lambda m, o: _corrupt_txn(
+        m, o, fee_details=[{"currency": "usd", "type": "stripe_fee"}]
+    ),
+    "a fraction of our unit (ISK)": lambda m, o: _corrupt(m, _ch(o), currency="isk"),
+    "refund in an unknown currency": lambda m, o: _corrupt(
+        m, m.refunds_of(_pi(o))[0]["id"], currency="xyz"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_CORRUPTIONS))
+def test_unreadable_stripe_data_is_a_protocol_error(gateway: GatewayHarness, case: str) -> None:
+    """Port contract: malformed Stripe data surfaces as ``GatewayProtocolError``, never as
+    InvalidAmount, UnknownCurrency or a bare ValueError/KeyError."""
+    order = _order(gateway.model, "100.01")
+    gateway.gateway.create_refund(_request(order, "1.00"))
+    _CORRUPTIONS[case](gateway.model, order)
+
+    with pytest.raises(GatewayProtocolError) as info:
+        gateway.gateway.fetch_payment(_pi(order), None)
+
+    assert info.value.code == "gateway_protocol_error"
+    assert info.value.retryable is False
 
 
 def test_asynchronous_statuses_and_failure_reasons_are_read(gateway: GatewayHarness) -> None:
@@ -567,6 +704,9 @@ def _history(harness: GatewayHarness) -> list[Observation]:
     attempt(lambda: gw.create_refund(_request(jpy, "1000", refund_id="r5", notes="x")))
     model.open_dispute(_pi(jpy))
     attempt(lambda: gw.create_refund(_request(jpy, "1000", refund_id="r6")))
+    attempt(lambda: gw.fetch_payment(_pi(jpy), None))
+    model.open_dispute(_pi(fx), inquiry=True)
+    model.close_dispute(_pi(fx), "warning_closed")
     for fault in (*_UNAVAILABLE_FAULTS, Fault.REJECT):
         model.inject_fault(fault, code="charge_disputed" if fault is Fault.REJECT else None)
         attempt(lambda: gw.create_refund(_request(usd, "1.00", refund_id="r7")))

@@ -14,7 +14,8 @@ What is modelled:
 * ``POST /v1/refunds`` with Stripe's validation errors, idempotency keys and Connect's
   ``Stripe-Account`` (recorded, and scoping idempotency keys; objects are not partitioned);
 * the asynchronous life of a refund (pending, requires_action, late failure, …);
-* disputes that block refunds, webhook events, and injected transport/server faults.
+* disputes (chargebacks and inquiries) that block refunds while open or after being lost,
+  listed by ``GET /v1/disputes``; webhook events, and injected transport/server faults.
 
 Stripe behaviour is mimicked where the library depends on it; everything else is left out on
 purpose (no customers, payment methods, transfers, application-fee objects or payouts).
@@ -40,6 +41,8 @@ from kanorio_refunds.domain.money import stripe_decimals
 
 __all__ = [
     "API_VERSION",
+    "DISPUTE_STATUSES",
+    "DISPUTE_STATUSES_BLOCKING_REFUNDS",
     "FAILURE_REASONS",
     "OPERATIONS",
     "REFUND_STATUSES",
@@ -65,6 +68,7 @@ OPERATIONS: Final = frozenset(
         "retrieve_refund",
         "retrieve_balance_transaction",
         "list_refunds",
+        "list_disputes",
     }
 )
 
@@ -72,6 +76,25 @@ OPERATIONS: Final = frozenset(
 REFUND_STATUSES: Final = frozenset(
     {"pending", "requires_action", "succeeded", "failed", "canceled"}
 )
+
+#: Every ``dispute.status`` of API 2023-08-16 (``warning_*`` are inquiries).
+DISPUTE_STATUSES: Final = frozenset(
+    {
+        "warning_needs_response",
+        "warning_under_review",
+        "warning_closed",
+        "needs_response",
+        "under_review",
+        "won",
+        "lost",
+    }
+)
+
+#: Dispute statuses in which the model refuses refunds of the charge (``charge_disputed``):
+#: open inquiries and chargebacks, and lost chargebacks (the money already went back to the
+#: cardholder). ``won`` and ``warning_closed`` make the charge refundable again. The same rule
+#: as ``stripe_objects.DISPUTE_STATUSES_BLOCKING_REFUNDS`` (a test keeps them equal).
+DISPUTE_STATUSES_BLOCKING_REFUNDS: Final = DISPUTE_STATUSES - {"won", "warning_closed"}
 
 #: Stripe's documented values of ``refund.failure_reason``.
 FAILURE_REASONS: Final = frozenset(
@@ -124,6 +147,7 @@ _EXPANDABLE: Final[Mapping[str, frozenset[str]]] = {
         {"balance_transaction", "charge", "payment_intent", "failure_balance_transaction"}
     ),
     "balance_transaction": frozenset({"source"}),
+    "dispute": frozenset({"charge", "payment_intent"}),
 }
 
 _METADATA_MAX_KEYS: Final = 50
@@ -492,10 +516,9 @@ class _Saved:
 class _ChargeState:
     """What the model knows about a charge beyond its JSON."""
 
+    # The charge's dispute, if any (one per charge); whether it blocks refunds follows from its
+    # status (DISPUTE_STATUSES_BLOCKING_REFUNDS).
     dispute_id: str | None = None
-    # Stripe blocks refunds while a dispute is open and after it was lost (the money already
-    # went back to the cardholder); a won dispute makes the charge refundable again.
-    refunds_blocked: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,10 +533,11 @@ class FakeStripe:
     one second per call. ``default_refund_status`` is the status new refunds get ("succeeded",
     "pending" for slow card/bank refunds, or "requires_action"); it can be changed at any time.
 
-    API operations (``create_refund``, ``retrieve_*``, ``list_refunds``) are logged in
-    ``requests``, can be made to fail with ``inject_fault`` and raise ``StripeApiError``,
-    ``StripeConnectionFault`` or ``StripeTimeoutFault``. The other methods drive the model like
-    Stripe's back office would (payments, async refund outcomes, disputes) and are never faulted.
+    API operations (``create_refund``, ``retrieve_*``, ``list_refunds``, ``list_disputes``) are
+    logged in ``requests``, can be made to fail with ``inject_fault`` and raise
+    ``StripeApiError``, ``StripeConnectionFault`` or ``StripeTimeoutFault``. The other methods
+    drive the model like Stripe's back office would (payments, async refund outcomes, disputes)
+    and are never faulted.
     """
 
     def __init__(
@@ -533,6 +557,9 @@ class FakeStripe:
         # Refund ids in creation order (Stripe lists newest first, i.e. this order reversed).
         self._refund_order: list[str] = []
         self._refund_seq: dict[str, int] = {}
+        # Dispute ids in creation order, likewise.
+        self._dispute_order: list[str] = []
+        self._dispute_seq: dict[str, int] = {}
         self._events: list[JsonDict] = []
         self._faults: dict[str, deque[tuple[Fault, str | None]]] = {}
         self._idempotency: dict[tuple[str | None, str], _Saved] = {}
@@ -752,11 +779,64 @@ class FakeStripe:
             params["expand"] = list(expand)
 
         def run(call: _Call) -> JsonDict:
-            return self._list_refunds(
-                charge, payment_intent, limit, starting_after, ending_before, expand
+            return self._list(
+                "refund",
+                self._refund_order,
+                self._refund_seq,
+                "/v1/refunds",
+                charge,
+                payment_intent,
+                limit,
+                starting_after,
+                ending_before,
+                expand,
             )
 
         return self._call("list_refunds", params, None, stripe_account, run)
+
+    def list_disputes(
+        self,
+        *,
+        charge: str | None = None,
+        payment_intent: str | None = None,
+        limit: int | str = 10,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        expand: Sequence[str] = (),
+        stripe_account: str | None = None,
+    ) -> JsonDict:
+        """GET /v1/disputes: a Stripe list object of disputes, newest first, filtered by
+        ``charge`` and/or ``payment_intent``, with the same cursor pagination and ``data.``
+        expansions as ``list_refunds``."""
+        params: JsonDict = {
+            k: v
+            for k, v in (
+                ("charge", charge),
+                ("payment_intent", payment_intent),
+                ("limit", limit),
+                ("starting_after", starting_after),
+                ("ending_before", ending_before),
+            )
+            if v is not None
+        }
+        if expand:
+            params["expand"] = list(expand)
+
+        def run(call: _Call) -> JsonDict:
+            return self._list(
+                "dispute",
+                self._dispute_order,
+                self._dispute_seq,
+                "/v1/disputes",
+                charge,
+                payment_intent,
+                limit,
+                starting_after,
+                ending_before,
+                expand,
+            )
+
+        return self._call("list_disputes", params, None, stripe_account, run)
 
     # ---------------------------------------------------------------- API: create a refund
 
@@ -844,13 +924,20 @@ class FakeStripe:
     # ---------------------------------------------------------------- back office: disputes
 
     def open_dispute(
-        self, payment_intent_id: str, *, reason: str = "general", amount: int | None = None
+        self,
+        payment_intent_id: str,
+        *,
+        reason: str = "general",
+        amount: int | None = None,
+        inquiry: bool = False,
     ) -> JsonDict:
-        """Open a chargeback on the payment's charge; return the dispute.
+        """Open a chargeback (status ``needs_response``) or, with ``inquiry``, an inquiry
+        (``warning_needs_response``) on the payment's charge; return the dispute.
 
-        The charge becomes ``disputed`` and refunds fail with ``charge_disputed`` until the
-        dispute is won. Emits ``charge.dispute.created``. Dispute balance transactions
-        (withdrawn funds and fee) are not modelled.
+        The charge becomes ``disputed`` and refunds fail with ``charge_disputed`` while the
+        dispute's status is in ``DISPUTE_STATUSES_BLOCKING_REFUNDS``. One dispute per charge.
+        Emits ``charge.dispute.created``. Dispute balance transactions (withdrawn funds and
+        fee) are not modelled.
         """
         with self._lock:
             charge = self._charge_of_pi(payment_intent_id)
@@ -865,35 +952,59 @@ class FakeStripe:
                 charge["amount"] if amount is None else amount,
                 reason,
                 now,
+                status="warning_needs_response" if inquiry else "needs_response",
             )
             self._objects[dp_id] = dispute
+            self._dispute_seq[dp_id] = len(self._dispute_order)
+            self._dispute_order.append(dp_id)
             state.dispute_id = dp_id
-            state.refunds_blocked = True
             charge["disputed"] = True
             self._emit("charge.dispute.created", dispute, now)
             return copy.deepcopy(dispute)
 
-    def close_dispute(self, payment_intent_id: str, status: str = "won") -> JsonDict:
-        """Close the payment's open dispute as ``won`` or ``lost``; return the dispute.
-
-        As at Stripe, ``charge.disputed`` stays true. The model then allows refunds again after a
-        won dispute and keeps refusing them (``charge_disputed``) after a lost one, since the
-        cardholder already got the money back. Emits ``charge.dispute.closed``.
-        """
-        if status not in ("won", "lost"):
-            raise ValueError(f"a dispute closes as 'won' or 'lost', not {status!r}")
+    def update_dispute(self, payment_intent_id: str) -> JsonDict:
+        """Evidence was submitted: the open dispute goes under review (``needs_response`` ->
+        ``under_review``, ``warning_needs_response`` -> ``warning_under_review``); refunds stay
+        blocked. Emits ``charge.dispute.updated``; returns the dispute."""
         with self._lock:
-            charge = self._charge_of_pi(payment_intent_id)
-            state = self._charge_state[charge["id"]]
-            if state.dispute_id is None:
-                raise ValueError(f"charge {charge['id']} has no dispute")
-            dispute = self._objects[state.dispute_id]
-            if dispute["status"] in ("won", "lost"):
-                raise ValueError(f"dispute {dispute['id']} is already closed")
+            dispute = self._open_dispute_of(payment_intent_id)
+            moves = {
+                "needs_response": "under_review",
+                "warning_needs_response": "warning_under_review",
+            }
+            if dispute["status"] not in moves:
+                raise ValueError(f"dispute {dispute['id']} is already {dispute['status']}")
+            now = self._clock()
+            previous = {"status": dispute["status"]}
+            dispute["status"] = moves[dispute["status"]]
+            dispute["evidence_details"]["has_evidence"] = True
+            dispute["evidence_details"]["submission_count"] += 1
+            self._emit("charge.dispute.updated", dispute, now, previous=previous)
+            return copy.deepcopy(dispute)
+
+    def close_dispute(self, payment_intent_id: str, status: str = "won") -> JsonDict:
+        """Close the payment's open dispute; return the dispute. A chargeback closes as
+        ``won`` or ``lost``, an inquiry as ``warning_closed``.
+
+        As at Stripe, ``charge.disputed`` stays true. The model then allows refunds again after
+        ``won`` and ``warning_closed`` and keeps refusing them (``charge_disputed``) after
+        ``lost``, since the cardholder already got the money back. Emits
+        ``charge.dispute.closed``.
+        """
+        if status not in ("won", "lost", "warning_closed"):
+            raise ValueError(
+                f"a dispute closes as 'won', 'lost' or 'warning_closed', not {status!r}"
+            )
+        with self._lock:
+            dispute = self._open_dispute_of(payment_intent_id)
+            inquiry = dispute["status"].startswith("warning_")
+            if inquiry != (status == "warning_closed"):
+                raise ValueError(
+                    f"{'an inquiry' if inquiry else 'a chargeback'} cannot close as {status!r}"
+                )
             now = self._clock()
             previous = {"status": dispute["status"]}
             dispute["status"] = status
-            state.refunds_blocked = status == "lost"
             self._emit("charge.dispute.closed", dispute, now, previous=previous)
             return copy.deepcopy(dispute)
 
@@ -1032,6 +1143,22 @@ class FakeStripe:
             raise _missing(kind, str(object_id), param)
         return obj
 
+    def _open_dispute_of(self, payment_intent_id: str) -> JsonDict:
+        charge = self._charge_of_pi(payment_intent_id)
+        dispute_id = self._charge_state[charge["id"]].dispute_id
+        if dispute_id is None:
+            raise ValueError(f"charge {charge['id']} has no dispute")
+        dispute = self._objects[dispute_id]
+        if dispute["status"] in ("won", "lost", "warning_closed"):
+            raise ValueError(f"dispute {dispute['id']} is already closed")
+        return dispute
+
+    def _refunds_blocked(self, charge_id: str) -> bool:
+        dispute_id = self._charge_state[charge_id].dispute_id
+        if dispute_id is None:
+            return False
+        return bool(self._objects[dispute_id]["status"] in DISPUTE_STATUSES_BLOCKING_REFUNDS)
+
     def _charge_of_pi(self, payment_intent_id: str) -> JsonDict:
         pi = self._objects.get(payment_intent_id)
         if pi is None or pi["object"] != "payment_intent":
@@ -1056,8 +1183,12 @@ class FakeStripe:
         if rest and isinstance(value, dict):
             self._expand(value, rest, path)
 
-    def _list_refunds(
+    def _list(
         self,
+        kind: str,
+        order: Sequence[str],
+        seq: Mapping[str, int],
+        url: str,
         charge: str | None,
         payment_intent: str | None,
         limit_param: int | str,
@@ -1065,6 +1196,8 @@ class FakeStripe:
         ending_before: str | None,
         expand: Sequence[str],
     ) -> JsonDict:
+        """A list object of the ``kind`` objects in ``order`` (creation order; ``seq`` maps an
+        id to its position) of this charge / PaymentIntent, newest first, one page."""
         limit = _parse_limit(limit_param)
         if starting_after is not None and ending_before is not None:
             raise _invalid(
@@ -1080,23 +1213,23 @@ class FakeStripe:
             self._get("payment_intent", payment_intent, "payment_intent")
         newest_first = [
             self._objects[r]
-            for r in reversed(self._refund_order)
+            for r in reversed(order)
             if (charge is None or self._objects[r]["charge"] == charge)
             and (payment_intent is None or self._objects[r]["payment_intent"] == payment_intent)
         ]
         if starting_after is not None:
-            cursor = self._refund_seq[self._get("refund", starting_after, "starting_after")["id"]]
-            older = [r for r in newest_first if self._refund_seq[r["id"]] < cursor]
+            cursor = seq[self._get(kind, starting_after, "starting_after")["id"]]
+            older = [r for r in newest_first if seq[r["id"]] < cursor]
             page, has_more = older[:limit], len(older) > limit
         elif ending_before is not None:
-            cursor = self._refund_seq[self._get("refund", ending_before, "ending_before")["id"]]
-            newer = [r for r in newest_first if self._refund_seq[r["id"]] > cursor]
-            # The page is the `limit` refunds just before the cursor, still newest first.
+            cursor = seq[self._get(kind, ending_before, "ending_before")["id"]]
+            newer = [r for r in newest_first if seq[r["id"]] > cursor]
+            # The page is the `limit` objects just before the cursor, still newest first.
             page, has_more = newer[-limit:], len(newer) > limit
         else:
             page, has_more = newest_first[:limit], len(newest_first) > limit
         data = [self._render(r, [p.removeprefix("data.") for p in expand]) for r in page]
-        return {"object": "list", "data": data, "has_more": has_more, "url": "/v1/refunds"}
+        return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
     def _create_refund(self, call: _Call, params: JsonDict) -> JsonDict:
         scope: tuple[str | None, str] | None = None
@@ -1155,7 +1288,7 @@ class FakeStripe:
     def _execute_refund(self, call: _Call, charge: JsonDict, parsed: _RefundParams) -> JsonDict:
         """The part of POST /v1/refunds that runs after validation (its errors are stored)."""
         ch_id = charge["id"]
-        if self._charge_state[ch_id].refunds_blocked:
+        if self._refunds_blocked(ch_id):
             raise _invalid(
                 f"Charge {ch_id} has been charged back; cannot issue a refund.",
                 code="charge_disputed",
@@ -1467,7 +1600,9 @@ _EVIDENCE_FIELDS: Final = (
 )
 
 
-def _dispute_json(dp_id: str, charge: JsonDict, amount: int, reason: str, now: int) -> JsonDict:
+def _dispute_json(
+    dp_id: str, charge: JsonDict, amount: int, reason: str, now: int, *, status: str
+) -> JsonDict:
     return {
         "id": dp_id,
         "object": "dispute",
@@ -1483,7 +1618,7 @@ def _dispute_json(dp_id: str, charge: JsonDict, amount: int, reason: str, now: i
             "past_due": False,
             "submission_count": 0,
         },
-        # A chargeback (not an inquiry) cannot be settled by refunding the charge.
+        # The model refuses refunds while a dispute is open (DISPUTE_STATUSES_BLOCKING_REFUNDS).
         "is_charge_refundable": False,
         "livemode": False,
         "metadata": {},
@@ -1493,5 +1628,5 @@ def _dispute_json(dp_id: str, charge: JsonDict, amount: int, reason: str, now: i
             "type": "card",
         },
         "reason": reason,
-        "status": "needs_response",
+        "status": status,
     }

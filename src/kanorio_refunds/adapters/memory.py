@@ -26,6 +26,7 @@ from kanorio_refunds.adapters.fake_stripe import (
     StripeTimeoutFault,
 )
 from kanorio_refunds.adapters.stripe_objects import (
+    disputed_charge_id,
     error_from_stripe,
     latest_charge_of,
     no_payment_reference,
@@ -149,7 +150,7 @@ class InMemoryGateway:
     """``ports.PaymentGateway`` over ``FakeStripe``: the same Stripe objects and errors the real
     adapter reads, without a network. Faults injected into the model surface as our errors:
     connection errors, timeouts, 409, 429 and 5xx as ``GatewayUnavailable``; definitive refusals
-    as ``GatewayRejected`` with Stripe's code.
+    as ``GatewayRejected`` with Stripe's code; unreadable objects as ``GatewayProtocolError``.
     """
 
     def __init__(
@@ -161,7 +162,8 @@ class InMemoryGateway:
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> PaymentSnapshot:
-        """Live payment data and every refund, like the Stripe adapter reads them."""
+        """Live payment data and every refund, like the Stripe adapter reads them (and, for a
+        charge Stripe flags disputed, its disputes: E5, see ``stripe_objects``)."""
         if payment_intent_id:
             intent = _call(
                 lambda: self.stripe.retrieve_payment_intent(
@@ -175,7 +177,11 @@ class InMemoryGateway:
             )
         else:
             raise no_payment_reference()
-        record = parse_payment(charge, payment_intent_id)
+        disputed_charge = disputed_charge_id(charge)
+        disputes = None
+        if disputed_charge is not None:
+            disputes = self._every_page(self.stripe.list_disputes, charge=disputed_charge)
+        record = parse_payment(charge, payment_intent_id, disputes)
         refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
         return PaymentSnapshot(record=record, refunds=refunds)
 
@@ -198,21 +204,24 @@ class InMemoryGateway:
     def _all_refunds(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> tuple[GatewayRefund, ...]:
-        collected: list[dict[str, Any]] = []
+        return refunds_oldest_first(
+            self._every_page(
+                self.stripe.list_refunds,
+                payment_intent=payment_intent_id,
+                charge=charge_id if not payment_intent_id else None,
+            )
+        )
+
+    @staticmethod
+    def _every_page(list_call: Callable[..., dict[str, Any]], **filters: Any) -> list[Any]:
+        """Every object of a FakeStripe listing, following ``has_more`` 100 at a time."""
+        collected: list[Any] = []
         cursor: str | None = None
         while True:
-            page = _call(
-                functools.partial(
-                    self.stripe.list_refunds,
-                    payment_intent=payment_intent_id,
-                    charge=charge_id if not payment_intent_id else None,
-                    limit=100,
-                    starting_after=cursor,
-                )
-            )
+            page = _call(functools.partial(list_call, **filters, limit=100, starting_after=cursor))
             collected.extend(page["data"])
             if not page["has_more"] or not page["data"]:
-                return refunds_oldest_first(collected)
+                return collected
             cursor = page["data"][-1]["id"]
 
 

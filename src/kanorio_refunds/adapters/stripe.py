@@ -4,9 +4,10 @@ signature verification.
 - ``StripeGateway``: reads payments and refunds and creates refunds through
   ``stripe.StripeClient`` (``client.v1.*``), pinned to ``STRIPE_API_VERSION``; translates every
   SDK error into this library's errors (nothing of ``stripe`` escapes).
-- ``StripeWebhookVerifier``: checks a webhook's ``Stripe-Signature`` (several secrets during a
-  rotation, a 300 s tolerance both ways, on our ``Clock``) and reads the event into a
-  ``GatewayEvent`` for ``RefundService.apply_event``.
+- ``StripeWebhookVerifier``: checks a webhook's ``Stripe-Signature`` as Stripe specifies it
+  (HMAC-SHA256 ``v1`` signatures of ``"<t>.<payload>"``; several secrets during a rotation; a
+  300 s tolerance both ways on the same signed ``t``, measured on our ``Clock``) and reads the
+  event into a ``GatewayEvent`` for ``RefundService.apply_event``.
 
 This is the only module of the library that imports ``stripe``, and it does so lazily: importing
 it needs no SDK; building a gateway or a verifier does (``pip install 'kanorio-refunds[stripe]'``).
@@ -22,6 +23,8 @@ See docs/integration.md ("API version") before changing it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.adapters.stripe_objects import (
+    disputed_charge_id,
     error_from_stripe,
     latest_charge_of,
     no_payment_reference,
@@ -53,7 +57,7 @@ from kanorio_refunds.ports import Clock
 
 if TYPE_CHECKING:
     import stripe
-    from stripe.params import RefundCreateParams, RefundListParams
+    from stripe.params import DisputeListParams, RefundCreateParams, RefundListParams
 
 __all__ = [
     "DEFAULT_TOLERANCE_SECONDS",
@@ -115,8 +119,10 @@ class StripeGateway:
 
     Errors: ``GatewayUnavailable`` (connection errors, timeouts, 409, 429, 5xx, unreadable
     answers; for ``create_refund`` the outcome is unknown), ``GatewayRejected`` (Stripe's code,
-    ``idempotency_error`` for idempotency errors), ``GatewayMisconfigured`` (401/403, bad key).
-    No ``stripe`` exception escapes. The key is never shown: not in ``repr``, not in errors (P3).
+    ``idempotency_error`` for idempotency errors), ``GatewayMisconfigured`` (401/403, bad key),
+    ``GatewayProtocolError`` (an answer of the right shape on the wire whose objects cannot be
+    read: a missing field, an unknown currency or status). No ``stripe`` exception escapes.
+    The key is never shown: not in ``repr``, not in errors (P3).
     """
 
     def __init__(
@@ -205,7 +211,9 @@ class StripeGateway:
     ) -> PaymentSnapshot:
         """The payment as Stripe has it now (B4): the PaymentIntent with
         ``latest_charge.balance_transaction`` expanded (or the Charge with its
-        ``balance_transaction``, when only a charge is known), and every refund of it."""
+        ``balance_transaction``, when only a charge is known), the charge's disputes when Stripe
+        flags it disputed (E5: ``GET /v1/disputes?charge=…``, see ``stripe_objects``), and
+        every refund of it."""
         client = self._client
         if payment_intent_id:
             pi_id = payment_intent_id
@@ -226,7 +234,9 @@ class StripeGateway:
             )
         else:
             raise no_payment_reference()
-        record = parse_payment(charge, payment_intent_id)
+        disputed_charge = disputed_charge_id(charge)
+        disputes = None if disputed_charge is None else self._all_disputes(disputed_charge)
+        record = parse_payment(charge, payment_intent_id, disputes)
         refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
         return PaymentSnapshot(record=record, refunds=refunds)
 
@@ -276,6 +286,17 @@ class StripeGateway:
             return [refund.to_dict() for refund in first.auto_paging_iter()]
 
         return refunds_oldest_first(self._call(every_page))
+
+    def _all_disputes(self, charge_id: ChargeId) -> list[dict[str, Any]]:
+        """Every dispute of the charge (``GET /v1/disputes``, every page), as plain dicts."""
+        params: DisputeListParams = {"charge": charge_id, "limit": _PAGE_SIZE}
+        client = self._client
+
+        def every_page() -> list[dict[str, Any]]:
+            first = client.v1.disputes.list(params=params, options=self._options())
+            return [dispute.to_dict() for dispute in first.auto_paging_iter()]
+
+        return self._call(every_page)
 
     def _options(self, *, idempotency_key: str | None = None) -> stripe.RequestOptions:
         options: stripe.RequestOptions = {"max_network_retries": self._max_network_retries}
@@ -461,9 +482,14 @@ class StripeWebhookVerifier:
 
         ``payload`` must be the raw request body, byte for byte (not re-serialised JSON);
         ``signature_header`` the ``Stripe-Signature`` header (None when absent).
-        """
-        import stripe
 
+        The header is read exactly as Stripe specifies it: items separated by ``,``, each split
+        on its first ``=``, keys compared as they are (``" t"`` is not ``t``); exactly one ``t``
+        (an integer of seconds); every ``v1`` item is a candidate signature, other schemes
+        (``v0``) are ignored. A delivery passes when some ``v1`` equals
+        HMAC-SHA256(secret, ``"<t>.<payload>"``) for some configured secret (constant-time
+        comparison) and that same ``t`` is within the tolerance of ``clock.now()``.
+        """
         if not isinstance(payload, bytes | bytearray):
             raise TypeError(
                 "pass the raw request body as bytes (e.g. request.body, request.get_data(), "
@@ -479,26 +505,24 @@ class StripeWebhookVerifier:
             raise InvalidSignature(
                 "the payload is not UTF-8 text, so Stripe did not sign it"
             ) from None
-        timestamp = _signed_timestamp(signature_header)
+        timestamp, signatures = _parse_signature_header(signature_header)
 
-        matched = False
-        for secret in self._secrets:
-            try:
-                # tolerance=None: only the signature here; the time is checked below on our
-                # clock, both ways (the SDK would read time.time() and accept any future time).
-                stripe.WebhookSignature.verify_header(
-                    text, signature_header, secret.reveal(), tolerance=None
-                )
-            except stripe.SignatureVerificationError:
-                continue
-            matched = True
-            break
-        if not matched:
+        signed = f"{timestamp}.{text}".encode()
+        expected = [
+            hmac.new(secret.reveal().encode(), signed, hashlib.sha256).hexdigest().encode()
+            for secret in self._secrets
+        ]
+        # Every pair is compared (no early exit), each in constant time.
+        matches = [
+            hmac.compare_digest(mac, signature) for mac in expected for signature in signatures
+        ]
+        if not any(matches):
             raise InvalidSignature(
                 f"no {_SIGNATURE_SCHEME} signature in the Stripe-Signature header matches the "
                 f"payload with any of the {len(self._secrets)} configured webhook secret(s)"
             )
 
+        # The age of the very timestamp the matching signature covers (P1), both ways.
         age = self._clock.now().timestamp() - timestamp
         if age > self._tolerance:
             raise InvalidSignature(
@@ -531,15 +555,33 @@ def _check_webhook_secret(value: object, index: int) -> str:
 _TIMESTAMP_RE: Final = re.compile(r"[0-9]{1,12}")
 
 
-def _signed_timestamp(header: str) -> int:
-    """The ``t=`` of a ``Stripe-Signature`` header (the first one, as the SDK reads it)."""
+def _parse_signature_header(header: str) -> tuple[int, list[bytes]]:
+    """The signed timestamp and every ``v1`` signature of a ``Stripe-Signature`` header.
+
+    Stripe's format: ``t=<unix seconds>,v1=<hex>[,v1=<hex>…][,v0=<hex>]``. Items are split on
+    ``,`` and each on its first ``=``, with nothing stripped: a key is ``t`` or ``v1`` exactly,
+    or it is another scheme and ignored. ``InvalidSignature`` unless there is exactly one ``t``
+    (decimal digits only) and at least one ``v1``.
+    """
+    timestamps: list[str] = []
+    signatures: list[bytes] = []
     for item in header.split(","):
         key, sep, value = item.partition("=")
-        if sep and key.strip() == "t":
-            if _TIMESTAMP_RE.fullmatch(value.strip()) is None:
-                break
-            return int(value.strip())
-    raise InvalidSignature("the Stripe-Signature header has no readable timestamp (t=…)")
+        if not sep:
+            raise InvalidSignature("the Stripe-Signature header is malformed (an item without '=')")
+        if key == "t":
+            timestamps.append(value)
+        elif key == _SIGNATURE_SCHEME:
+            signatures.append(value.encode("ascii"))
+    if len(timestamps) > 1:
+        raise InvalidSignature(
+            "the Stripe-Signature header has more than one timestamp (t=…); Stripe sends one"
+        )
+    if not timestamps or _TIMESTAMP_RE.fullmatch(timestamps[0]) is None:
+        raise InvalidSignature("the Stripe-Signature header has no readable timestamp (t=…)")
+    if not signatures:
+        raise InvalidSignature(f"the Stripe-Signature header has no {_SIGNATURE_SCHEME} signature")
+    return int(timestamps[0]), signatures
 
 
 def _read_event(text: str) -> GatewayEvent:

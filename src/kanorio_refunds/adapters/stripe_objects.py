@@ -3,15 +3,35 @@
 Pure and SDK-free: both the Stripe adapter (over the real SDK) and the in-memory gateway (over
 ``FakeStripe``) read Stripe-shaped dicts through these functions, so they agree by construction
 and the port contract tests check the rest.
+
+Whatever Stripe sends, the readers (``parse_payment``, ``parse_refund``,
+``refunds_oldest_first``, ``latest_charge_of``, ``disputed_charge_id``, ``parse_event``) raise
+only ``GatewayProtocolError`` for data they cannot read (a missing field, a float amount, an
+unknown currency or status), chained to the underlying error; ``latest_charge_of`` also raises
+``GatewayUnavailable`` for a PaymentIntent without a charge yet. The port promises nothing else.
+
+Disputes (E5) — the rule both gateways apply, and the one ``FakeStripe`` enforces:
+
+* ``charge.disputed`` only says the charge *was ever* disputed: Stripe keeps it true after a
+  dispute is won or closed. When it is true, the gateway lists the charge's disputes
+  (``GET /v1/disputes?charge=…``) and hands them to ``parse_payment``.
+* ``PaymentRecord.disputed`` is true while any of them blocks refunds
+  (``DISPUTE_STATUSES_BLOCKING_REFUNDS``): an open inquiry or chargeback
+  (``warning_needs_response``, ``warning_under_review``, ``needs_response``, ``under_review``)
+  or a ``lost`` one (the cardholder already got the money back; a refund would pay twice).
+  ``won`` and ``warning_closed`` make the charge refundable again.
+* A charge flagged disputed whose disputes were not listed, or listed as none, stays disputed:
+  nothing proves it refundable.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 from kanorio_refunds.domain.errors import (
     GatewayMisconfigured,
@@ -41,10 +61,63 @@ _REFUND_STATUSES: Final[dict[str, RefundStatus]] = {
     "failed": RefundStatus.FAILED,
     "canceled": RefundStatus.CANCELED,
 }
-# Dispute statuses in which the charge is still contested (Stripe's dispute.status values).
-_OPEN_DISPUTE_STATUSES: Final = frozenset(
-    {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
+#: Dispute statuses in which Stripe refuses to refund the charge (E5): open inquiries and
+#: chargebacks, and lost chargebacks (the money already went back to the cardholder).
+DISPUTE_STATUSES_BLOCKING_REFUNDS: Final = frozenset(
+    {
+        "warning_needs_response",
+        "warning_under_review",
+        "needs_response",
+        "under_review",
+        "lost",
+    }
 )
+#: Every ``dispute.status`` of API 2023-08-16; ``won`` and ``warning_closed`` allow refunds.
+DISPUTE_STATUSES: Final = DISPUTE_STATUSES_BLOCKING_REFUNDS | {"won", "warning_closed"}
+
+# Longest piece of unreadable Stripe data or error text quoted in a GatewayProtocolError.
+_MAX_QUOTE: Final = 200
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _reader(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Make every failure of a reader of Stripe's ``what`` a ``GatewayProtocolError``.
+
+    Our own errors for malformed data (``InvalidAmount``, ``UnknownCurrency``, …) and the
+    ``ValueError``/``KeyError``/``TypeError``/``AttributeError`` of unexpected shapes leave as
+    ``GatewayProtocolError`` chained to the original; ``GatewayProtocolError`` and
+    ``GatewayUnavailable`` (a PaymentIntent without a charge yet) pass through unchanged.
+    """
+
+    def decorate(read: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(read)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return read(*args, **kwargs)
+            except (GatewayProtocolError, GatewayUnavailable):
+                raise
+            except (
+                RefundError,
+                ValueError,
+                TypeError,
+                KeyError,
+                IndexError,
+                AttributeError,
+                ArithmeticError,
+            ) as e:
+                detail = e.message if isinstance(e, RefundError) else str(e)
+                detail = redact_secrets(detail)
+                if len(detail) > _MAX_QUOTE:
+                    detail = detail[: _MAX_QUOTE - 1] + "…"
+                raise GatewayProtocolError(
+                    f"Stripe's {what} cannot be read ({type(e).__name__}: {detail})"
+                ) from e
+
+        return wrapper
+
+    return decorate
 
 
 def _field(obj: Mapping[str, Any], key: str, what: str) -> Any:
@@ -52,6 +125,13 @@ def _field(obj: Mapping[str, Any], key: str, what: str) -> Any:
         return obj[key]
     except (KeyError, TypeError) as e:
         raise GatewayProtocolError(f"Stripe {what} has no {key!r}; cannot read it") from e
+
+
+def _object_id(obj: Mapping[str, Any], what: str) -> str:
+    value = _field(obj, "id", what)
+    if not isinstance(value, str) or not value:
+        raise GatewayProtocolError(f"Stripe {what} has no readable id: {value!r:.40}")
+    return value
 
 
 def _id_of(value: Any) -> str | None:
@@ -66,13 +146,35 @@ def _id_of(value: Any) -> str | None:
     raise GatewayProtocolError(f"expected an id or an object, got {type(value).__name__}")
 
 
+def _units(value: Any, what: str, *, missing_is_zero: bool = False) -> int:
+    """A non-negative integer amount in Stripe's units (never a float, string or bool)."""
+    if value is None and missing_is_zero:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GatewayProtocolError(f"Stripe {what} is not an integer amount: {value!r:.40}")
+    if value < 0:
+        raise GatewayProtocolError(f"Stripe {what} is negative: {value}")
+    return value
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A boolean field (absent or null: false)."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise GatewayProtocolError(f"Stripe {what} is not a boolean: {value!r:.40}")
+    return value
+
+
 def _timestamp(value: Any, what: str) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GatewayProtocolError(f"Stripe {what} has a non-integer timestamp {value!r}")
+        raise GatewayProtocolError(f"Stripe {what} has a non-integer timestamp {value!r:.40}")
     try:
         return datetime.fromtimestamp(value, tz=UTC)
     except (OverflowError, OSError, ValueError) as e:
-        raise GatewayProtocolError(f"Stripe {what} has an impossible timestamp {value!r}") from e
+        raise GatewayProtocolError(
+            f"Stripe {what} has an impossible timestamp {value!r:.40}"
+        ) from e
 
 
 def _rate(value: Any) -> Decimal | None:
@@ -84,34 +186,44 @@ def _rate(value: Any) -> Decimal | None:
     try:
         rate = value if isinstance(value, Decimal) else Decimal(repr(value))
     except InvalidOperation as e:
-        raise GatewayProtocolError(f"unreadable exchange rate {value!r}") from e
+        raise GatewayProtocolError(f"unreadable exchange rate {value!r:.40}") from e
     if not rate.is_finite() or rate <= 0:
-        raise GatewayProtocolError(f"exchange rate {value!r} is not a positive number")
+        raise GatewayProtocolError(f"exchange rate {value!r:.40} is not a positive number")
     return rate
 
 
+@_reader("refund")
 def parse_refund(obj: Mapping[str, Any]) -> GatewayRefund:
-    """A Stripe ``refund`` object as a ``GatewayRefund``."""
+    """A Stripe ``refund`` object as a ``GatewayRefund``; ``GatewayProtocolError`` if
+    unreadable."""
     status_text = _field(obj, "status", "refund")
     status = _REFUND_STATUSES.get(status_text)
     if status is None:
-        raise GatewayProtocolError(f"Stripe refund has an unknown status {status_text!r}")
+        raise GatewayProtocolError(f"Stripe refund has an unknown status {status_text!r:.40}")
     metadata_raw = obj.get("metadata") or {}
     if not isinstance(metadata_raw, Mapping):
-        raise GatewayProtocolError(f"Stripe refund metadata is not a hash: {metadata_raw!r}")
+        raise GatewayProtocolError(f"Stripe refund metadata is not a hash: {metadata_raw!r:.40}")
     metadata = {str(k): str(v) for k, v in metadata_raw.items()}
     currency = Currency.of(_field(obj, "currency", "refund"))
     return GatewayRefund(
-        id=GatewayRefundId(_field(obj, "id", "refund")),
-        amount=from_stripe_amount(_field(obj, "amount", "refund"), currency),
+        id=GatewayRefundId(_object_id(obj, "refund")),
+        amount=from_stripe_amount(
+            _units(_field(obj, "amount", "refund"), "refund amount"), currency
+        ),
         status=status,
         created_at=_timestamp(_field(obj, "created", "refund"), "refund"),
         payment_intent_id=_pi(_id_of(obj.get("payment_intent"))),
         charge_id=_ch(_id_of(obj.get("charge"))),
         reason=reason_from_gateway(obj.get("reason"), metadata.get(METADATA_REASON)),
-        failure_reason=obj.get("failure_reason"),
+        failure_reason=_optional_text(obj.get("failure_reason"), "refund failure_reason"),
         metadata=metadata,
     )
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise GatewayProtocolError(f"Stripe {what} is not a string: {value!r:.40}")
 
 
 def _pi(value: str | None) -> PaymentIntentId | None:
@@ -122,6 +234,7 @@ def _ch(value: str | None) -> ChargeId | None:
     return ChargeId(value) if value else None
 
 
+@_reader("PaymentIntent")
 def latest_charge_of(intent: Mapping[str, Any]) -> Mapping[str, Any]:
     """The expanded ``latest_charge`` of a PaymentIntent fetched with
     ``expand=["latest_charge.balance_transaction"]``.
@@ -142,16 +255,57 @@ def no_payment_reference() -> OrderNotFound:
     return OrderNotFound("a payment needs a PaymentIntent or Charge id to be fetched")
 
 
-def parse_payment(charge: Mapping[str, Any], payment_intent_id: str | None) -> PaymentRecord:
+@_reader("charge")
+def disputed_charge_id(charge: Mapping[str, Any]) -> ChargeId | None:
+    """The charge's id when Stripe flags it ``disputed`` (E5): its disputes must then be listed
+    (``GET /v1/disputes?charge=…``, every page) and passed to ``parse_payment``, since the flag
+    stays true after a dispute is won. None for a charge never disputed (nothing to list)."""
+    if not _flag(charge.get("disputed"), "charge.disputed"):
+        return None
+    charge_id = _id_of(_field(charge, "id", "charge"))
+    if not charge_id:
+        raise GatewayProtocolError("Stripe's disputed charge has no id")
+    return ChargeId(charge_id)
+
+
+def dispute_blocks_refunds(dispute: Mapping[str, Any]) -> bool:
+    """Whether a Stripe ``dispute`` object keeps its charge from being refunded (E5): its
+    status is in ``DISPUTE_STATUSES_BLOCKING_REFUNDS`` (see the module's docstring).
+    ``GatewayProtocolError`` for something that is not a dispute or has an unknown status."""
+    if not isinstance(dispute, Mapping) or dispute.get("object") != "dispute":
+        raise GatewayProtocolError("Stripe's dispute listing holds something that is not a dispute")
+    status = dispute.get("status")
+    if not isinstance(status, str) or status not in DISPUTE_STATUSES:
+        raise GatewayProtocolError(f"Stripe dispute has an unknown status {status!r:.40}")
+    return status in DISPUTE_STATUSES_BLOCKING_REFUNDS
+
+
+@_reader("charge")
+def parse_payment(
+    charge: Mapping[str, Any],
+    payment_intent_id: str | None,
+    disputes: Iterable[Mapping[str, Any]] | None = None,
+) -> PaymentRecord:
     """A captured Stripe ``charge`` (with ``balance_transaction`` expanded) as a PaymentRecord.
 
     Fees come from the balance transaction's ``fee_details``: ``application_fee`` entries are
     the platform's fee, every other entry (Stripe's fee, taxes on it) is a Stripe fee. They are
     in the settlement currency; converting them to Stripe's units of it rounds up (M5, B3).
+
+    ``disputes``: the charge's dispute objects, listed when ``disputed_charge_id(charge)`` is
+    not None (ignored otherwise). ``disputed`` is true while one of them blocks refunds; a
+    charge flagged disputed without disputes given stays disputed (E5, module docstring).
+    ``GatewayProtocolError`` for anything unreadable.
     """
     currency = Currency.of(_field(charge, "currency", "charge"))
-    captured = from_stripe_amount(int(charge.get("amount_captured") or 0), currency)
-    refunded = from_stripe_amount(int(charge.get("amount_refunded") or 0), currency)
+    captured = from_stripe_amount(
+        _units(charge.get("amount_captured"), "charge.amount_captured", missing_is_zero=True),
+        currency,
+    )
+    refunded = from_stripe_amount(
+        _units(charge.get("amount_refunded"), "charge.amount_refunded", missing_is_zero=True),
+        currency,
+    )
     txn = charge.get("balance_transaction")
     if not isinstance(txn, Mapping):
         raise GatewayProtocolError(
@@ -161,9 +315,12 @@ def parse_payment(charge: Mapping[str, Any], payment_intent_id: str | None) -> P
     settlement = Currency.of(_field(txn, "currency", "balance transaction"))
     stripe_fee = Money.zero(settlement)
     platform_fee = Money.zero(settlement)
-    for detail in txn.get("fee_details") or ():
+    fee_details = txn.get("fee_details") or ()
+    if not isinstance(fee_details, list | tuple):
+        raise GatewayProtocolError("Stripe balance transaction fee_details is not a list")
+    for detail in fee_details:
         fee = from_stripe_amount(
-            int(_field(detail, "amount", "fee")),
+            _units(_field(detail, "amount", "fee"), "fee amount"),
             Currency.of(_field(detail, "currency", "fee")),
             rounding="up",
         )
@@ -185,10 +342,25 @@ def parse_payment(charge: Mapping[str, Any], payment_intent_id: str | None) -> P
         settlement_currency=settlement,
         amount_refunded=refunded,
         exchange_rate=rate if settlement != currency else None,
-        disputed=bool(charge.get("disputed")),
+        disputed=_refunds_blocked_by_dispute(charge, disputes),
     )
 
 
+def _refunds_blocked_by_dispute(
+    charge: Mapping[str, Any], disputes: Iterable[Mapping[str, Any]] | None
+) -> bool:
+    if disputed_charge_id(charge) is None:
+        return False
+    if disputes is None:
+        return True  # not listed: nothing proves the dispute is over
+    listed = list(disputes)
+    if not listed:
+        return True  # flagged but none found: nothing proves it refundable
+    blocking = [dispute_blocks_refunds(d) for d in listed]  # reads (and checks) every one
+    return any(blocking)
+
+
+@_reader("refund list")
 def refunds_oldest_first(refunds: Iterable[Mapping[str, Any]]) -> tuple[GatewayRefund, ...]:
     """Stripe lists newest first; the port promises oldest first."""
     parsed = [parse_refund(r) for r in refunds]
@@ -215,9 +387,16 @@ def refund_params(request: RefundRequest, *, refund_application_fee: bool) -> di
     return params
 
 
+@_reader("event")
 def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
     """A Stripe ``event`` as a gateway-neutral ``GatewayEvent``; unknown types come out with
-    their type string (and are ignored by the service)."""
+    their type string (and are ignored by the service). ``GatewayProtocolError`` if unreadable.
+
+    ``disputed`` (informational: the service reads the payment live on charge and dispute
+    events) follows the dispute rule of this module: a dispute event says whether its status
+    blocks refunds (None for a status this API version does not know); a charge event says
+    False for a charge never disputed and None otherwise, as ``charge.disputed`` stays true
+    after a won dispute."""
     event_type = str(_field(event, "type", "event"))
     data = _field(event, "data", "event")
     obj = _field(data, "object", "event data")
@@ -245,16 +424,23 @@ def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
             **base,
             payment_intent_id=_pi(_id_of(obj.get("payment_intent"))),
             charge_id=_ch(_id_of(obj.get("id"))),
-            disputed=bool(obj.get("disputed")) if "disputed" in obj else None,
+            disputed=False if obj.get("disputed") is False else None,
         )
     if kind == "dispute":
         return GatewayEvent(
             **base,
             payment_intent_id=_pi(_id_of(obj.get("payment_intent"))),
             charge_id=_ch(_id_of(obj.get("charge"))),
-            disputed=obj.get("status") in _OPEN_DISPUTE_STATUSES,
+            disputed=_event_dispute_state(obj.get("status")),
         )
     return GatewayEvent(**base)
+
+
+def _event_dispute_state(status: Any) -> bool | None:
+    # Events come in the endpoint's API version, which may know statuses this one does not.
+    if not isinstance(status, str) or status not in DISPUTE_STATUSES:
+        return None
+    return status in DISPUTE_STATUSES_BLOCKING_REFUNDS
 
 
 # Anything shaped like a Stripe secret: API keys (secret, restricted; masked ones too, as Stripe

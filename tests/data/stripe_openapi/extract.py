@@ -29,6 +29,7 @@ TOP_SCHEMAS = (
     "payment_intent",
     "balance_transaction",
     "fee",
+    "dispute",
     "event",
     "error",
     "api_errors",
@@ -42,10 +43,11 @@ OPERATIONS = (
     ("get", "/v1/refunds"),
     ("get", "/v1/refunds/{refund}"),
     ("get", "/v1/balance_transactions/{id}"),
+    ("get", "/v1/disputes"),
 )
 
 #: Example objects copied from fixtures3.json (it has no "list"; one is synthesised below).
-FIXTURES = ("refund", "charge", "payment_intent", "balance_transaction", "event")
+FIXTURES = ("refund", "charge", "payment_intent", "balance_transaction", "dispute", "event")
 
 #: Schema keywords kept; everything else (descriptions, x-expansionResources, ...) is dropped.
 KEPT_KEYWORDS = frozenset(
