@@ -54,7 +54,9 @@ class PaymentGateway(Protocol):
 
     Errors: ``GatewayUnavailable`` (retryable; for ``create_refund`` the outcome is unknown),
     ``GatewayRejected`` (definitive, carries the gateway's code), ``GatewayMisconfigured``
-    (credentials or permissions). No gateway SDK exception ever escapes an adapter.
+    (credentials or permissions), ``GatewayProtocolError`` (an answer that cannot be read; for
+    ``create_refund`` the outcome is unknown too). No gateway SDK exception ever escapes an
+    adapter.
     """
 
     def fetch_payment(

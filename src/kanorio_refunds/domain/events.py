@@ -39,8 +39,9 @@ class GatewayEvent:
     """An already verified gateway event.
 
     ``refunds`` holds the refund(s) the event carries (one for ``refund.*`` events; the charge's
-    refunds for ``charge.refunded`` when the gateway includes them). ``disputed`` is set by
-    dispute events.
+    refunds for ``charge.refunded`` when the gateway includes them). ``disputed`` is what a
+    dispute or charge event says about refunds being blocked, or None when it cannot tell; the
+    service re-reads the payment live rather than trusting it.
     """
 
     id: EventId
