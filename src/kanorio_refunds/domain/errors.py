@@ -95,6 +95,13 @@ class StaleQuote(RefundError):
     code = "stale_quote"
 
 
+class InvalidQuote(RefundError):
+    """A quote whose contents do not match what was confirmed (changed after "Confirm Refund"):
+    confirm the refund again."""
+
+    code = "invalid_quote"
+
+
 class IllegalTransition(RefundError):
     """A status change the order or refund state machine does not allow (S2, S3)."""
 
