@@ -10,11 +10,12 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("quick", max_examples=40, deadline=None)
+settings.register_profile("quick", max_examples=40, deadline=None, stateful_step_count=30)
 settings.register_profile(
     "thorough",
     max_examples=400,
     deadline=None,
+    stateful_step_count=100,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )

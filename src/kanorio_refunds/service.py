@@ -21,8 +21,10 @@ from kanorio_refunds.domain.details import OrderDetails, order_details
 from kanorio_refunds.domain.eligibility import Eligibility, check_eligibility
 from kanorio_refunds.domain.errors import (
     ConcurrencyConflict,
+    GatewayProtocolError,
     GatewayRejected,
     GatewayUnavailable,
+    InvalidQuote,
     PermissionDenied,
     StaleQuote,
 )
@@ -50,7 +52,12 @@ from kanorio_refunds.domain.status import derive_order_status
 from kanorio_refunds.ports import Clock, OrderRepository, PaymentGateway, ProcessedEvents
 
 _REFUND_EVENTS: Final = frozenset(
-    {EventKind.REFUND_CREATED, EventKind.REFUND_UPDATED, EventKind.REFUND_FAILED}
+    {
+        EventKind.REFUND_CREATED,
+        EventKind.REFUND_UPDATED,
+        EventKind.REFUND_FAILED,
+        EventKind.CHARGE_REFUND_UPDATED,
+    }
 )
 _PAYMENT_EVENTS: Final = frozenset(
     {
@@ -174,6 +181,7 @@ class RefundService:
         ``GatewayUnavailable`` (outcome unknown: the refund stays SUBMITTING, reserved: L2).
         """
         _require_refund_role(self.orders.get(quote.order_id), actor)
+        _require_intact(quote)
         if actor.id != quote.actor_id:
             raise PermissionDenied(
                 f"this quote was confirmed by {quote.actor_id}, not {actor.id}; confirm the "
@@ -191,10 +199,10 @@ class RefundService:
         eligibility = check_eligibility(order, actor, self.fee_policy)
         eligibility.require()
         resolve_amount(quote.amount, eligibility.refundable)
-        validate_reason_and_notes(quote.reason, quote.notes)
+        notes = validate_reason_and_notes(quote.reason, quote.notes)
 
         now = self.clock.now()
-        refund = _submitting_refund(quote, actor, now)
+        refund = attrs.evolve(_submitting_refund(quote, actor, now), notes=notes)
         reason_text = f" ({quote.reason.name.replace('_', ' ').title()})" if quote.reason else ""
         written = order.with_refund(refund).with_activity(
             ActivityEntry(
@@ -313,24 +321,51 @@ class RefundService:
     # ---------------------------------------------------------------- internals
 
     def _live(self, order_id: OrderId) -> Order:
-        """The stored order brought in line with live gateway data (B4), saved if it changed."""
-        order = self.orders.get(order_id)
-        payment = order.payment
-        if payment is None or not (payment.payment_intent_id or payment.charge_id):
-            return order
-        snapshot = self.gateway.fetch_payment(payment.payment_intent_id, payment.charge_id)
-        now = self.clock.now()
-        return self._update(
-            order_id,
-            lambda current: reconcile(
-                current, snapshot.record, snapshot.refunds, self.fee_policy, at=now
-            ),
+        """The stored order brought in line with live gateway data (B4), saved if it changed.
+
+        The order is read *before* the gateway and saved against that version, so everything
+        the order knows was learned before the read and the read is the newer truth. On a
+        concurrent save the gateway is read again: re-applying the old read to the newer order
+        would put back, e.g., an ``amount_refunded`` from before a refund that process recorded.
+        """
+        for _ in range(self.max_attempts):
+            order = self.orders.get(order_id)
+            payment = order.payment
+            if payment is None or not (payment.payment_intent_id or payment.charge_id):
+                return order
+            snapshot = self.gateway.fetch_payment(payment.payment_intent_id, payment.charge_id)
+            now = self.clock.now()
+            updated = reconcile(order, snapshot.record, snapshot.refunds, self.fee_policy, at=now)
+            if updated == order:
+                return order
+            try:
+                return self.orders.save(updated, order.version)
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(
+            f"order {order_id} kept changing under us ({self.max_attempts} attempts); try again"
         )
 
     def _resume(self, refund: Refund) -> Refund:
-        """The refund of an already processed quote; one still SUBMITTING is sent again."""
+        """The refund of an already processed quote; one still SUBMITTING is sent again.
+
+        If its attempt was refused but Stripe made it after all (a retry with the same key by
+        another process, see ``reconcile.match_refund``), the refund Stripe made is recorded
+        beside it with the same quote id, and that is the quote's refund.
+        """
         if refund.status is RefundStatus.SUBMITTING:
             return self._submit(refund.order_id, refund.id)
+        if refund.gateway_refund_id is None and refund.quote_id is not None:
+            made = next(
+                (
+                    r
+                    for r in self.orders.get(refund.order_id).refunds
+                    if r.quote_id == refund.quote_id and r.gateway_refund_id is not None
+                ),
+                None,
+            )
+            if made is not None:
+                return made
         return refund
 
     def _submit(self, order_id: OrderId, refund_id: RefundId) -> Refund:
@@ -365,7 +400,8 @@ class RefundService:
                 gateway_code=e.gateway_code,
                 refund_id=failed.refund(refund_id).id,
             ) from e
-        except GatewayUnavailable as e:
+        except (GatewayUnavailable, GatewayProtocolError) as e:
+            # An unreadable answer is no answer: the refund may exist at Stripe (L2).
             self._note_unknown(order_id, refund_id, e.message)
             raise GatewayUnavailable(
                 f"Stripe did not confirm the refund of {refund.amount}; it stays submitting "
@@ -373,7 +409,11 @@ class RefundService:
                 refund_id=refund_id,
             ) from e
         saved = self._update(order_id, lambda current: self._record_answer(current, answer))
-        return saved.refund(refund_id)
+        # The refund itself, unless another process recorded a refusal of it meanwhile: then
+        # the refund Stripe made after all is recorded beside it (``match_refund``) and is the
+        # one to return.
+        made = next((r for r in saved.refunds if r.gateway_refund_id == answer.id), None)
+        return made if made is not None else saved.refund(refund_id)
 
     def _record_answer(self, order: Order, answer: GatewayRefund) -> Order:
         now = self.clock.now()
@@ -483,6 +523,20 @@ def _require_refund_role(order: Order, actor: Actor) -> None:
         raise PermissionDenied(
             f"{actor.id} is not the owner or an administrator of site {order.site_id}; only "
             f"they can refund its orders or change buyer access"
+        )
+
+
+def _require_intact(quote: RefundQuote) -> None:
+    """F2: "Process Refund" executes exactly what was confirmed. A quote's id is a digest of its
+    order, version, actor, amount, reason and notes, so a quote changed after "Confirm Refund"
+    (say, round-tripped through a form) no longer matches it and is refused."""
+    expected = quote_id_for(
+        quote.order_id, quote.order_version, quote.actor_id, quote.amount, quote.reason, quote.notes
+    )
+    if expected != quote.id:
+        raise InvalidQuote(
+            f"quote {quote.id} does not match its contents: it was changed after the refund was "
+            f"confirmed; confirm the refund again"
         )
 
 

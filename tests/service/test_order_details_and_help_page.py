@@ -165,16 +165,6 @@ def test_help_page_walkthrough(world: World, order: Order, owner: Actor) -> None
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: reconcile.observe_refund orders reports by comparing the event's Stripe `created` "
-        "(whole seconds, Stripe's clock) with refund.status_as_of, which a live read (_live → "
-        "reconcile) sets to the local clock with sub-second precision; a late failure in the "
-        "same second as (or, with clock skew, shortly after) a live read is marked STALE and "
-        "never applied, so the order keeps reserving a refund Stripe has failed"
-    ),
-)
 def test_a_late_failure_right_after_a_live_read_is_applied(owner: Actor) -> None:
     """F3, L5, S3: refund pending → succeeded (adopted by a live read at 09:00:01.2) → failed
     at Stripe at 09:00:01.5 (event `created` 09:00:01): the refund.failed webhook is newer than

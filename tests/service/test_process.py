@@ -12,6 +12,7 @@ from kanorio_refunds import (
     ActivityKind,
     Actor,
     GatewayRejected,
+    InvalidQuote,
     NotEligible,
     Order,
     OrderStatus,
@@ -351,15 +352,6 @@ def test_full_refund_sends_the_exact_net_amount(world: World, order: Order, owne
 # ----------------------------------------------------------------------- quote integrity (P2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: RefundService.process trusts every field of the quote it is handed: it never "
-        "checks that quote.id == quote_id_for(order_id, order_version, actor_id, amount, reason, "
-        "notes), so a quote altered after confirmation (e.g. round-tripped through a form) is "
-        "processed with an amount nobody confirmed"
-    ),
-)
 def test_a_quote_altered_after_confirmation_is_refused(
     world: World, order: Order, owner: Actor
 ) -> None:
@@ -368,20 +360,12 @@ def test_a_quote_altered_after_confirmation_is_refused(
     confirmed = world.service.quote(ORDER_ID, owner, usd("10.00"))
     altered = attrs.evolve(confirmed, amount=usd("90.00"))
 
-    with pytest.raises(RefundError):
+    with pytest.raises(InvalidQuote):
         world.service.process(altered, owner)
 
     assert world.create_requests() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: RefundService.process validates quote.notes with validate_reason_and_notes but "
-        "discards the normalised result; _submitting_refund copies quote.notes as given, so "
-        "un-normalised notes (untrimmed, NFD) are stored and sent to Stripe"
-    ),
-)
 def test_process_stores_notes_normalised_whatever_the_quote_says(
     world: World, order: Order, owner: Actor
 ) -> None:

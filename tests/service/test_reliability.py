@@ -7,6 +7,8 @@ import pytest
 from kanorio_refunds import (
     ActivityKind,
     Actor,
+    GatewayProtocolError,
+    GatewayRefund,
     GatewayRejected,
     GatewayUnavailable,
     Order,
@@ -15,6 +17,7 @@ from kanorio_refunds import (
     RefundStatus,
 )
 from kanorio_refunds.adapters.memory import Fault
+from kanorio_refunds.domain.payment import RefundRequest
 
 from .support import NET, ORDER_ID, SpyGateway, World, reserved_minor, stored_refundable, usd
 
@@ -320,3 +323,28 @@ def test_sync_records_a_rejection_of_a_resubmitted_refund(
     assert "charge_disputed" in refund.failure_reason
     assert synced.status is OrderStatus.PAID
     assert world.stripe_refunds() == []
+
+
+def test_an_unreadable_create_answer_is_an_unknown_outcome(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """L2: Stripe made the refund but its answer could not be read (GatewayProtocolError): the
+    refund stays SUBMITTING and reserved, the caller hears gateway_unavailable, and sync adopts
+    the refund Stripe made — one refund at Stripe, never two."""
+
+    class Garbled(SpyGateway):
+        def create_refund(self, request: RefundRequest) -> GatewayRefund:
+            super().create_refund(request)
+            raise GatewayProtocolError("Stripe refund has an unknown status 'weird'")
+
+    service = world.another_service(gateway=Garbled(world.gateway))
+    quote = service.quote(ORDER_ID, owner, usd("30.00"))
+    with pytest.raises(GatewayUnavailable) as caught:
+        service.process(quote, owner)
+    assert caught.value.refund_id == quote.refund_id
+    assert world.order().refund(quote.refund_id).status is RefundStatus.SUBMITTING
+    assert len(world.stripe_refunds()) == 1
+
+    synced = world.service.sync(ORDER_ID)
+    assert synced.refund(quote.refund_id).status is RefundStatus.SUCCEEDED
+    assert len(world.stripe_refunds()) == 1

@@ -18,6 +18,7 @@ import attrs
 from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
 from kanorio_refunds.domain.errors import InvalidPaymentRecord
 from kanorio_refunds.domain.ids import ActorId, EventId, OrderId, RefundId
+from kanorio_refunds.domain.money import Money
 from kanorio_refunds.domain.order import ActivityEntry, ActivityKind, Order
 from kanorio_refunds.domain.payment import METADATA_NOTES, GatewayRefund, PaymentRecord
 from kanorio_refunds.domain.refund import (
@@ -64,16 +65,29 @@ def external_refund_id(gateway_refund: GatewayRefund) -> RefundId:
 
 def match_refund(order: Order, gateway_refund: GatewayRefund) -> Refund | None:
     """The order's refund that ``gateway_refund`` is, if any: by the gateway id first, then by
-    our refund id in its metadata (the webhook echo of a refund still SUBMITTING)."""
+    our refund id in its metadata (the webhook echo of a refund still SUBMITTING).
+
+    A refund of ours that we recorded as refused (FAILED without ever getting a gateway id, L3)
+    is not matched: a gateway refund carrying its id proves that another attempt with the same
+    idempotency key went through after all (e.g. a retry by a second process racing the one
+    that got the refusal). That money moved, so it is recorded beside the refused attempt, under
+    ``external_refund_id`` with the refused refund's quote id and requester, rather than dropped
+    as a stale report (L2: never a lost refund).
+    """
     for refund in order.refunds:
         if refund.gateway_refund_id == gateway_refund.id:
             return refund
     local_id = gateway_refund.local_refund_id
     if local_id is not None:
         local = order.find_refund(local_id)
-        if local is not None and local.gateway_refund_id in (None, gateway_refund.id):
+        if local is not None and not _refused(local) and local.gateway_refund_id is None:
             return local
     return order.find_refund(external_refund_id(gateway_refund))
+
+
+def _refused(refund: Refund) -> bool:
+    """True for a refund we marked FAILED (or CANCELED) on a refusal, never seen at the gateway."""
+    return refund.status.is_final and refund.gateway_refund_id is None
 
 
 def _status_message(refund: Refund, status: RefundStatus) -> str:
@@ -97,6 +111,7 @@ def observe_refund(
     observed_at: datetime,
     event: EventRef | None = None,
     recorded_at: datetime | None = None,
+    track_refunded: bool = True,
 ) -> tuple[Order, Observation]:
     """Apply one gateway report about one refund to ``order`` (without re-deriving its status).
 
@@ -104,17 +119,28 @@ def observe_refund(
     for a live read. A report older than the refund's last applied one, or a move the refund
     state machine (S3) forbids, is STALE: it is recorded in the timeline, marked not applied.
     Activity entries are stamped ``recorded_at`` (default ``observed_at``): when we learned it.
+
+    With ``track_refunded`` (the default, for webhooks and creation answers) the payment
+    record's ``amount_refunded`` follows the report as Stripe's does (B2, S1): up when a refund
+    starts counting there, down when it fails or is canceled. Otherwise a late failure learned
+    from a webhook would leave Stripe's cap at its last read value, and the order REFUNDED
+    where Stripe already allows refunding again. ``reconcile`` passes False: a live read's
+    ``amount_refunded`` already counts every refund it lists.
     """
     recorded = recorded_at or observed_at
     refund = match_refund(order, gateway_refund)
     if refund is None:
         imported = _import_external(order, gateway_refund, observed_at, event, recorded)
+        if track_refunded:
+            imported = _shift_refunded(
+                imported, _counted(imported.refund(external_refund_id(gateway_refund)))
+            )
         return imported, Observation.IMPORTED
     if event is not None and refund.has_event(event.id):
         return order, Observation.DUPLICATE
 
     new_status = gateway_refund.status
-    stale = refund.status_as_of is not None and observed_at < refund.status_as_of
+    stale = refund.status_as_of is not None and _earlier_second(observed_at, refund.status_as_of)
     if new_status == refund.status:
         outcome = Observation.CONFIRMED
     elif not stale and refund_transition_allowed(refund.status, new_status):
@@ -154,6 +180,8 @@ def observe_refund(
             )
         )
     result = order.with_refund(updated)
+    if track_refunded:
+        result = _shift_refunded(result, _counted(updated) - _counted(refund))
     if outcome is Observation.APPLIED:
         result = result.with_activity(
             ActivityEntry(
@@ -166,6 +194,41 @@ def observe_refund(
     return result, outcome
 
 
+def _earlier_second(observed_at: datetime, as_of: datetime) -> bool:
+    """L5: True when a report is older than what the refund knows.
+
+    Stripe stamps events in whole seconds while live reads carry our clock's fraction, so a
+    failure Stripe made in the same second just after a live read carries an earlier time than
+    that read. Within one second the order is therefore unknown: such a report is not stale and
+    applies when S3 allows the move directly (it can never leave FAILED or CANCELED).
+    """
+    return observed_at.replace(microsecond=0) < as_of.replace(microsecond=0)
+
+
+def _counted(refund: Refund) -> int:
+    """The minor units of ``refund`` that the gateway's ``amount_refunded`` counts: a refund
+    pending, requiring action or succeeded there. A SUBMITTING refund is not counted: any live
+    read that showed it at the gateway would have adopted its status."""
+    counted = refund.status.reserves and refund.status is not RefundStatus.SUBMITTING
+    return refund.amount.minor if counted else 0
+
+
+def _shift_refunded(order: Order, delta: int) -> Order:
+    """``order`` with the payment's ``amount_refunded`` moved by ``delta`` minor units.
+
+    Never below zero. Not capped at the captured amount: while a refund's failure has not
+    reached us yet but the refund that replaced it at the gateway has, the sum is briefly more
+    than captured; the refundable balance is then zero (the safe side) until the failure or a
+    live read arrives, and a cap would make the count drift from then on.
+    """
+    payment = order.payment
+    if payment is None or delta == 0 or payment.amount_refunded.currency != order.currency:
+        return order
+    minor = max(payment.amount_refunded.minor + delta, 0)
+    refunded = Money.from_minor(minor, payment.amount_refunded.currency)
+    return attrs.evolve(order, payment=attrs.evolve(payment, amount_refunded=refunded))
+
+
 def _import_external(
     order: Order,
     gateway_refund: GatewayRefund,
@@ -173,15 +236,19 @@ def _import_external(
     event: EventRef | None,
     recorded_at: datetime,
 ) -> Order:
+    local_id = gateway_refund.local_refund_id
+    refused = order.find_refund(local_id) if local_id is not None else None
     refund = Refund(
         id=external_refund_id(gateway_refund),
         order_id=OrderId(order.id),
         amount=gateway_refund.amount,
         status=gateway_refund.status,
         created_at=gateway_refund.created_at,
-        origin=RefundOrigin.EXTERNAL,
+        origin=RefundOrigin.EXTERNAL if refused is None else RefundOrigin.LOCAL,
         reason=gateway_refund.reason,
         notes=gateway_refund.metadata_value(METADATA_NOTES) or "",
+        requested_by=refused.requested_by if refused is not None else None,
+        quote_id=refused.quote_id if refused is not None else None,
         gateway_refund_id=gateway_refund.id,
         failure_reason=gateway_refund.failure_reason,
         status_as_of=observed_at,
@@ -190,14 +257,22 @@ def _import_external(
         refund = refund.with_event(
             GatewayEventRecord(event.id, event.type, event.created_at, refund.status, True)
         )
+    if refused is None:
+        message = (
+            f"Refund of {refund.amount} made outside Kanorio (Stripe {gateway_refund.id}) "
+            f"recorded, status {refund.status.name}"
+        )
+    else:
+        message = (
+            f"Stripe made refund {refused.id} of {refund.amount} after all (Stripe "
+            f"{gateway_refund.id}), although an attempt was refused; recorded, status "
+            f"{refund.status.name}"
+        )
     return order.with_refund(refund).with_activity(
         ActivityEntry(
             at=recorded_at,
             kind=ActivityKind.EXTERNAL_REFUND_IMPORTED,
-            message=(
-                f"Refund of {refund.amount} made outside Kanorio (Stripe {gateway_refund.id}) "
-                f"recorded, status {refund.status.name}"
-            ),
+            message=message,
             refund_id=refund.id,
         )
     )
@@ -250,9 +325,44 @@ def reconcile(
 ) -> Order:
     """B4, L2: the order made to match a live gateway read (payment and every refund).
 
-    Idempotent: reconciling twice with the same read changes nothing the second time.
+    A live read is the gateway's truth now: when it shows a refund in a status S3 reaches only
+    through a state whose report we missed (SUCCEEDED → REQUIRES_ACTION → PENDING or CANCELED,
+    its webhook lost), the refund is walked through that state rather than left behind for
+    good. Idempotent: reconciling twice with the same read changes nothing the second time.
     """
     result = refresh_payment(order, record, at=at)
     for gateway_refund in sorted(gateway_refunds, key=lambda r: (r.created_at, r.id)):
-        result, _ = observe_refund(result, gateway_refund, observed_at=at)
+        for missed in _missed_statuses(result, gateway_refund, at):
+            missed_report = attrs.evolve(gateway_refund, status=missed, failure_reason=None)
+            result, _ = observe_refund(result, missed_report, observed_at=at, track_refunded=False)
+        result, _ = observe_refund(result, gateway_refund, observed_at=at, track_refunded=False)
     return rederive_status(result, policy, at=at)
+
+
+def _missed_statuses(
+    order: Order, gateway_refund: GatewayRefund, at: datetime
+) -> tuple[RefundStatus, ...]:
+    """The statuses a refund must have gone through, unseen, to be where a live read at ``at``
+    shows it: the shortest S3 path from its recorded status, without both ends. Empty when the
+    report is a direct move, not newer, or unreachable (from a final status)."""
+    refund = match_refund(order, gateway_refund)
+    target = gateway_refund.status
+    if (
+        refund is None
+        or refund.status == target
+        or refund_transition_allowed(refund.status, target)
+        or (refund.status_as_of is not None and at <= refund.status_as_of)
+    ):
+        return ()
+    paths: list[tuple[RefundStatus, ...]] = [(refund.status,)]
+    seen = {refund.status}
+    while paths:
+        path = paths.pop(0)
+        for step in RefundStatus:
+            if step in seen or not refund_transition_allowed(path[-1], step):
+                continue
+            if step == target:
+                return path[1:]
+            seen.add(step)
+            paths.append((*path, step))
+    return ()

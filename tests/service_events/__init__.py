@@ -1,0 +1,1 @@
+"""Gateway truth: webhook events (``apply_event``) and reconciliation (``sync``)."""

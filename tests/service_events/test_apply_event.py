@@ -1,0 +1,389 @@
+"""``RefundService.apply_event``: webhook events applied idempotently and order-insensitively
+(rules L5, L2, B4, S1, S3, F3, E5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from kanorio_refunds import (
+    ActivityKind,
+    EventId,
+    EventOutcome,
+    EventResult,
+    GatewayEvent,
+    GatewayRejected,
+    GatewayUnavailable,
+    OrderStatus,
+    RefundOrigin,
+    RefundStatus,
+)
+from kanorio_refunds.adapters.memory import Fault
+from kanorio_refunds.adapters.stripe_objects import parse_event
+from kanorio_refunds.domain.balance import refundable_balance
+from tests.service_events.world import ORDER_ID, OWNER, World, of_type, usd
+
+
+def results(outcomes: list[EventOutcome]) -> list[EventResult]:
+    return [o.result for o in outcomes]
+
+
+def test_a_duplicate_event_changes_nothing() -> None:
+    """L5: the same event delivered twice is applied once; the second delivery is reported as a
+    duplicate and leaves the order (and its version) untouched."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "succeeded")
+    (updated,) = of_type(w.new_events(), "refund.updated")
+    first = w.service.apply_event(parse_event(updated))
+    after_first = w.order
+    second = w.service.apply_event(parse_event(updated))
+    assert first.result is EventResult.APPLIED
+    assert second.result is EventResult.DUPLICATE
+    assert w.order == after_first
+    assert w.order.refund(refund.id).status is RefundStatus.SUCCEEDED
+
+
+def test_a_duplicate_event_in_another_process_changes_nothing() -> None:
+    """L5: without a shared record of processed events (two host processes), the refund's own
+    Stripe event timeline still makes the second application a no-op."""
+    w = World(default_refund_status="pending", services=2)
+    refund = w.refund(usd("30.00"))
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "succeeded")
+    (updated,) = of_type(w.new_events(), "refund.updated")
+    w.services[0].apply_event(parse_event(updated))
+    after_first = w.order
+    again = w.services[1].apply_event(parse_event(updated))
+    assert again.result is EventResult.DUPLICATE
+    assert w.order == after_first
+
+
+def test_reordered_events_end_in_the_newest_status() -> None:
+    """L5, S3, F3: pending → succeeded delivered newest first: the refund ends SUCCEEDED and the
+    late refund.created (pending) joins the Stripe event timeline marked not applied."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "succeeded")
+    events = of_type(w.new_events(), "refund.created", "refund.updated")
+    outcomes = w.deliver(list(reversed(events)))
+    assert results(outcomes) == [EventResult.APPLIED, EventResult.STALE]
+    recorded = w.order.refund(refund.id)
+    assert recorded.status is RefundStatus.SUCCEEDED
+    assert [(e.type, e.status, e.applied) for e in recorded.events] == [
+        ("refund.updated", RefundStatus.SUCCEEDED, True),
+        ("refund.created", RefundStatus.PENDING, False),
+    ]
+
+
+def test_a_stale_pending_after_failed_never_moves_the_refund_back() -> None:
+    """L5, S3: a late refund.updated saying pending after the refund already failed leaves it
+    FAILED; the event is recorded in the timeline, marked not applied."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    gateway_id = w.gateway_refund_of(refund)["id"]
+    w.stripe.set_refund_status(gateway_id, "requires_action")
+    w.stripe.set_refund_status(gateway_id, "pending")
+    w.stripe.set_refund_status(gateway_id, "failed", failure_reason="declined")
+    events = of_type(w.new_events(), "refund.updated", "refund.failed")
+    to_pending, to_failed, failed = events[1:]
+    assert to_pending["data"]["object"]["status"] == "pending"
+    assert results(w.deliver([failed, to_failed, to_pending])) == [
+        EventResult.APPLIED,
+        EventResult.UNCHANGED,
+        EventResult.STALE,
+    ]
+    recorded = w.order.refund(refund.id)
+    assert recorded.status is RefundStatus.FAILED
+    assert recorded.failure_reason == "declined"
+    assert recorded.events[-1].status is RefundStatus.PENDING
+    assert recorded.events[-1].applied is False
+    assert w.order.status is OrderStatus.PAID
+
+
+def test_late_failure_after_succeeded_reopens_a_refunded_order() -> None:
+    """S1, S3, F3, L5: a refund failing after it succeeded (refund.updated + refund.failed) is
+    FAILED with Stripe's reason, releases its reservation, and the order goes from REFUNDED to
+    PARTIALLY_REFUNDED, with activity entries for both."""
+    w = World()
+    first = w.refund(usd("50.00"))
+    w.refund()  # the remaining 45.80
+    assert w.order.status is OrderStatus.REFUNDED
+    w.new_events()
+    w.stripe.set_refund_status(
+        w.gateway_refund_of(first)["id"], "failed", failure_reason="expired_or_canceled_card"
+    )
+    activity_before = len(w.order.activity)
+    outcomes = w.deliver_new()
+    assert EventResult.APPLIED in results(outcomes)
+    order = w.order
+    failed = order.refund(first.id)
+    assert failed.status is RefundStatus.FAILED
+    assert failed.failure_reason == "expired_or_canceled_card"
+    assert order.status is OrderStatus.PARTIALLY_REFUNDED
+    new_kinds = [a.kind for a in order.activity[activity_before:]]
+    assert new_kinds == [ActivityKind.REFUND_FAILED, ActivityKind.STATUS_CHANGED]
+    assert "expired_or_canceled_card" in order.activity[activity_before].message
+    assert order.payment is not None
+    assert refundable_balance(order.payment, order.refunds).refundable == usd("50.00")
+    assert w.service.eligibility(ORDER_ID, OWNER).refundable == usd("50.00")
+
+
+def test_late_failure_of_the_only_refund_puts_the_order_back_to_paid() -> None:
+    """S1, S2: the only refund failing late leaves nothing reserved: REFUNDED → PAID."""
+    w = World()
+    refund = w.refund()
+    w.new_events()
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "failed")
+    w.deliver_new()
+    assert w.order.status is OrderStatus.PAID
+    assert w.order.refund(refund.id).failure_reason == "unknown"
+
+
+def test_late_failure_event_after_a_sync_uses_what_stripe_allows_again() -> None:
+    """S1, B2: (regression) after a sync recorded Stripe's amount_refunded, a late failure
+    learned by webhook gives the amount back to Stripe's cap too. With no fees (net = captured)
+    the order used to stay REFUNDED with nothing refundable, where Stripe allows 50.00 again."""
+    w = World(stripe_fee=usd("0"), platform_fee=usd("0"))
+    first = w.refund(usd("50.00"))
+    w.refund()
+    w.service.sync(ORDER_ID)
+    assert w.order.status is OrderStatus.REFUNDED
+    w.new_events()
+    w.stripe.set_refund_status(w.gateway_refund_of(first)["id"], "failed")
+    w.deliver_new()
+    order = w.order
+    assert order.status is OrderStatus.PARTIALLY_REFUNDED
+    assert order.payment is not None
+    assert order.payment.amount_refunded == usd("50.00")
+    assert refundable_balance(order.payment, order.refunds).refundable == usd("50.00")
+    assert w.service.sync(ORDER_ID).version == order.version  # nothing left to learn
+
+
+def test_a_dashboard_refund_is_imported_once_from_its_events() -> None:
+    """B4, L5, F3: a refund made in the Stripe dashboard is imported with origin EXTERNAL from
+    its refund.created event; its later events update that record, never a second one."""
+    w = World(default_refund_status="pending")
+    made = w.dashboard_refund(usd("20.00"), reason="requested_by_customer")
+    outcomes = w.deliver_new()
+    assert EventResult.APPLIED in results(outcomes)
+    w.stripe.set_refund_status(made["id"], "succeeded")
+    w.deliver_new()
+    (imported,) = w.order.refunds
+    assert imported.origin is RefundOrigin.EXTERNAL
+    assert imported.gateway_refund_id == made["id"]
+    assert imported.amount == usd("20.00")
+    assert imported.status is RefundStatus.SUCCEEDED
+    assert [a.kind for a in w.order.activity].count(ActivityKind.EXTERNAL_REFUND_IMPORTED) == 1
+    assert w.order.status is OrderStatus.PARTIALLY_REFUNDED
+
+
+def test_the_webhook_echo_before_the_create_response_is_not_imported() -> None:
+    """L5, L2, B4: Stripe's refund.created for our refund arriving while the refund is still
+    SUBMITTING (before the create response) is matched by our metadata: one refund, ours,
+    never imported as external."""
+    w = World()
+    outcomes: list[EventOutcome] = []
+
+    def echo() -> None:
+        assert w.order.refunds[0].status is RefundStatus.SUBMITTING
+        outcomes.extend(w.deliver_new())
+
+    w.gateway.after_create.append(echo)
+    refund = w.refund(usd("30.00"))
+    assert results(outcomes)[0] is EventResult.APPLIED  # refund.created: SUBMITTING → SUCCEEDED
+    (recorded,) = w.order.refunds
+    assert recorded.id == refund.id
+    assert recorded.origin is RefundOrigin.LOCAL
+    assert recorded.status is RefundStatus.SUCCEEDED
+    assert recorded.gateway_refund_id == w.gateway_refund_of(refund)["id"]
+    assert ActivityKind.EXTERNAL_REFUND_IMPORTED not in [a.kind for a in w.order.activity]
+    assert len(w.gateway_refunds()) == 1
+
+
+def test_the_webhook_echo_after_a_timeout_adopts_the_submitting_refund() -> None:
+    """L2, L5: after a timeout (Stripe made the refund, the answer was lost) the refund stays
+    SUBMITTING; its refund.created webhook resolves it instead of importing a second one."""
+    w = World()
+    w.gateway.arm_fault("create", Fault.TIMEOUT_AFTER_CREATE)
+    with pytest.raises(GatewayUnavailable):
+        w.refund(usd("30.00"))
+    (submitting,) = w.order.refunds
+    assert submitting.status is RefundStatus.SUBMITTING
+    w.deliver_new()
+    (recorded,) = w.order.refunds
+    assert recorded.id == submitting.id
+    assert recorded.status is RefundStatus.SUCCEEDED
+
+
+def test_unknown_event_types_are_ignored() -> None:
+    """L5: event types the library does not act on are ignored (and remembered), not raised."""
+    w = World()
+    event = GatewayEvent(
+        id=EventId("evt_other"),
+        type="customer.created",
+        created_at=datetime(2026, 11, 26, tzinfo=UTC),
+    )
+    version = w.order.version
+    assert w.service.apply_event(event).result is EventResult.IGNORED
+    assert w.service.apply_event(event).result is EventResult.DUPLICATE
+    assert w.order.version == version
+
+
+def test_events_for_an_unknown_order_say_so() -> None:
+    """L5: a refund event for a payment of no order returns UNKNOWN_ORDER (the endpoint answers
+    2xx), it does not raise."""
+    w = World()
+    stray = w.stripe.create_payment(5000, "usd", stripe_fee=100)
+    w.stripe.create_refund({"payment_intent": stray["id"], "amount": 1000})
+    outcomes = w.deliver_new()
+    assert results(outcomes) == [EventResult.UNKNOWN_ORDER, EventResult.UNKNOWN_ORDER]
+    assert all("no order" in o.message for o in outcomes)
+    assert w.order.refunds == ()
+
+
+def test_dispute_events_refresh_the_payment_and_block_refunds() -> None:
+    """E5, B4, L5: charge.dispute.created refreshes the payment from Stripe: the order shows the
+    dispute (activity) and refunds are refused while it is open."""
+    w = World()
+    w.stripe.open_dispute(w.pi)
+    (created,) = w.deliver_new()
+    assert created.result is EventResult.APPLIED
+    order = w.order
+    assert order.payment is not None
+    assert order.payment.disputed
+    assert order.activity[-1].kind is ActivityKind.PAYMENT_UPDATED
+    assert "payment_disputed" in w.service.eligibility(ORDER_ID, OWNER).codes
+
+
+def test_a_dispute_opened_during_the_call_fails_the_refund_and_releases_it() -> None:
+    """L3, E5: a dispute opened between the write-ahead and Stripe's call: Stripe refuses the
+    refund (charge_disputed), the refund is FAILED with that code and reserves nothing; the
+    dispute event then blocks further refunds."""
+    w = World()
+    w.gateway.before_create.append(lambda: w.stripe.open_dispute(w.pi))
+    with pytest.raises(GatewayRejected) as refused:
+        w.refund(usd("10.00"))
+    assert refused.value.gateway_code == "charge_disputed"
+    (failed,) = w.order.refunds
+    assert failed.status is RefundStatus.FAILED
+    assert failed.failure_reason is not None
+    assert "charge_disputed" in failed.failure_reason
+    assert w.order.status is OrderStatus.PAID
+    w.deliver_new()
+    assert "payment_disputed" in w.service.eligibility(ORDER_ID, OWNER).codes
+
+
+def test_a_charge_event_while_stripe_is_down_is_redelivered() -> None:
+    """L5: a charge/dispute event needs a live read; if Stripe cannot be read the event raises
+    GatewayUnavailable (the endpoint answers 5xx), is not remembered, and its redelivery is
+    applied."""
+    w = World()
+    w.stripe.open_dispute(w.pi)
+    (event,) = w.new_events()
+    w.gateway.arm_fault("read", Fault.SERVER_ERROR)
+    with pytest.raises(GatewayUnavailable):
+        w.service.apply_event(parse_event(event))
+    assert w.service.apply_event(parse_event(event)).result is EventResult.APPLIED
+    assert w.order.payment is not None
+    assert w.order.payment.disputed
+
+
+def test_a_refund_stripe_makes_after_refusing_an_attempt_is_recorded() -> None:
+    """L2, L3: (regression, found by the state machine) a refund refused for one attempt (FAILED,
+    released) but made by Stripe for a retry with the same idempotency key (another process
+    resuming it) was dropped as a stale report: the money moved, the record said FAILED, and
+    the released amount could be refunded again. It is now recorded beside the refusal."""
+    w = World(services=2, stripe_fee=usd("0"), platform_fee=usd("0"))
+
+    def other_process_syncs() -> None:
+        # It finds the refund SUBMITTING and not at Stripe, resubmits it with the same key and
+        # is refused (a refusal Stripe does not keep for the key: e.g. a validation error).
+        w.gateway.arm_fault("create", Fault.REJECT, "amount_too_large")
+        w.services[1].sync(ORDER_ID)
+
+    w.gateway.before_create.append(other_process_syncs)
+    quote = w.service.quote(ORDER_ID, OWNER, usd("60.00"))
+    made = w.service.process(quote, OWNER)
+    assert w.service.process(quote, OWNER) == made  # the quote's refund, every time (F2)
+    assert made.quote_id == quote.id
+    order = w.order
+    refused = next(r for r in order.refunds if r.status is RefundStatus.FAILED)
+    assert refused.gateway_refund_id is None
+    assert made.status is RefundStatus.SUCCEEDED
+    assert made.gateway_refund_id == w.gateway_refunds()[0]["id"]
+    assert made.origin is RefundOrigin.LOCAL
+    assert made.amount == usd("60.00")
+    assert order.payment is not None
+    assert refundable_balance(order.payment, order.refunds).refundable == usd("40.00")
+    assert order.status is OrderStatus.PARTIALLY_REFUNDED
+    # and the events and a sync agree
+    w.deliver_new()
+    assert w.service.sync(ORDER_ID).refunds == w.order.refunds
+    assert len(w.order.refunds) == 2
+
+
+def test_a_replacement_refund_learned_before_the_failure_it_replaces_keeps_the_count() -> None:
+    """B2, S1, L5: Stripe fails a refund and a dashboard refund reuses the room, but the new
+    refund's event arrives first: the order briefly counts more than captured (nothing
+    refundable, REFUNDED: the safe side); once the failure arrives it matches Stripe exactly, and
+    a sync has nothing to correct."""
+    w = World(stripe_fee=usd("0"), platform_fee=usd("0"))
+    ours = w.refund(usd("50.00"))
+    w.dashboard_refund(usd("50.00"))
+    w.deliver_new()
+    w.stripe.set_refund_status(w.gateway_refund_of(ours)["id"], "failed")
+    w.dashboard_refund(usd("50.00"))
+    events = w.new_events()
+    replacement = of_type(events, "refund.created")
+    w.deliver(replacement)
+    stored = w.order
+    assert stored.status is OrderStatus.REFUNDED
+    assert stored.payment is not None
+    assert stored.payment.amount_refunded == usd("150.00")
+    assert refundable_balance(stored.payment, stored.refunds).refundable == usd("0")
+    w.deliver(events)
+    order = w.order
+    assert order.payment is not None
+    assert order.payment.amount_refunded == usd("100.00")
+    assert order.refund(ours.id).status is RefundStatus.FAILED
+    assert w.service.sync(ORDER_ID).version == order.version
+
+
+@pytest.mark.parametrize(("outcome", "blocked"), [("won", False), ("lost", True)])
+def test_dispute_closed_events_refresh_the_payment(outcome: str, blocked: bool) -> None:
+    """E5, B4, L5: charge.dispute.closed refreshes the payment: a won dispute makes the order
+    refundable again, a lost one keeps refunds blocked."""
+    w = World()
+    w.stripe.open_dispute(w.pi)
+    w.deliver_new()
+    w.stripe.close_dispute(w.pi, outcome)
+    (closed,) = w.deliver_new()
+    assert closed.result is (EventResult.APPLIED if not blocked else EventResult.UNCHANGED)
+    order = w.order
+    assert order.payment is not None
+    assert order.payment.disputed is blocked
+    assert ("payment_disputed" in w.service.eligibility(ORDER_ID, OWNER).codes) is blocked
+
+
+@pytest.mark.parametrize(
+    ("stripe_status", "expected", "order_status"),
+    [
+        ("succeeded", RefundStatus.SUCCEEDED, OrderStatus.PARTIALLY_REFUNDED),
+        ("failed", RefundStatus.FAILED, OrderStatus.PAID),
+    ],
+)
+def test_charge_refund_updated_alone_moves_the_refund(
+    stripe_status: str, expected: RefundStatus, order_status: OrderStatus
+) -> None:
+    """L5: under API 2023-08-16 Stripe reports a card refund's changes only as
+    charge.refund.updated: that event alone moves the refund (and re-derives the order, S1)."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    w.new_events()  # refund.created and charge.refunded: not the point here
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], stripe_status)
+    (update,) = of_type(w.new_events(), "charge.refund.updated")
+    outcome = w.service.apply_event(parse_event(update))
+    assert outcome.result is EventResult.APPLIED
+    assert w.order.refund(refund.id).status is expected
+    assert w.order.status is order_status
