@@ -140,7 +140,14 @@ def observe_refund(
         return order, Observation.DUPLICATE
 
     new_status = gateway_refund.status
-    stale = refund.status_as_of is not None and _earlier_second(observed_at, refund.status_as_of)
+    # FAILED and CANCELED are forever at Stripe: a report of one is never out of date, however
+    # old it looks next to our clock (skew between Stripe's clock and ours must never keep a
+    # failed refund reserving money).
+    stale = (
+        refund.status_as_of is not None
+        and _earlier_second(observed_at, refund.status_as_of)
+        and not new_status.is_final
+    )
     if new_status == refund.status:
         outcome = Observation.CONFIRMED
     elif not stale and refund_transition_allowed(refund.status, new_status):
