@@ -102,9 +102,15 @@ class RefundService:
     def eligibility(self, order_id: OrderId, actor: Actor) -> Eligibility:
         """E1–E5 on live gateway data: may ``actor`` refund the order now, and if not, why not.
 
+        An actor who may not refund this order (E2) gets the answer from stored data: asking
+        must not let them make the library call Stripe or write the order.
+
         Raises ``OrderNotFound``, ``GatewayUnavailable``.
         """
-        return check_eligibility(self._live(order_id), actor, self.fee_policy)
+        order = self.orders.get(order_id)
+        if actor.may_refund(order.site_id):
+            order = self._live(order_id)
+        return check_eligibility(order, actor, self.fee_policy)
 
     def order_details(self, order_id: OrderId, actor: Actor, *, live: bool = False) -> OrderDetails:
         """The order page (F3): status, refundable balance, refund records with their Stripe

@@ -154,3 +154,17 @@ def test_owner_and_admin_may_do_everything(world: World, order: Order, actor: Ac
 
     assert details.refunds == (world.order().refund(refund.id),)
     assert details.eligibility.allowed
+
+
+def test_eligibility_for_an_outsider_neither_reads_stripe_nor_writes(
+    world: World, order: Order, other_site_admin: Actor, buyer: Actor
+) -> None:
+    """E2, P2: asking about eligibility as someone who may not refund answers from stored data
+    (E2 listed among the reasons) without a Stripe call or a save."""
+    version = world.order().version
+    requests = len(world.stripe.requests)
+    for actor in (other_site_admin, buyer):
+        answer = world.service.eligibility(ORDER_ID, actor)
+        assert "not_owner_or_admin" in answer.codes
+    assert world.order().version == version
+    assert len(world.stripe.requests) == requests

@@ -316,10 +316,11 @@ class StripeGateway:
             return operation()
         except stripe.StripeError as e:
             error = _translate(e, creating)
-            if isinstance(error, GatewayMisconfigured):
-                # Stripe's 401 message echoes (part of) the key: do not chain it (P3).
-                raise error from None
-            raise error from e
+            if not isinstance(error, GatewayMisconfigured):
+                raise error from e
+        # Stripe's 401 message echoes (part of) the key, so this one is raised outside the except
+        # block: neither __cause__ nor __context__ keeps Stripe's error (P3).
+        raise error
 
 
 def _translate(e: stripe.StripeError, creating: RefundRequest | None) -> RefundError:
