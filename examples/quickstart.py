@@ -1,0 +1,54 @@
+"""The README's tour, runnable: refund part of an order, then the rest, on in-memory adapters.
+
+python examples/quickstart.py
+"""
+
+from __future__ import annotations
+
+from kanorio_refunds import FULL, Actor, ActorId, Money, OrderId, RefundService, Role, SiteId
+from kanorio_refunds.adapters.memory import (
+    FakeStripe,
+    InMemoryGateway,
+    InMemoryOrderRepository,
+    InMemoryProcessedEvents,
+    ManualClock,
+    paid_order,
+)
+
+
+def main() -> None:
+    """Quote and process two refunds and print what the order page would show."""
+    stripe = FakeStripe()
+    orders = InMemoryOrderRepository()
+    orders.add(
+        paid_order(
+            stripe,
+            order_id="o-1",
+            site_id="shop",
+            total=Money.parse("100.00", "USD"),
+            stripe_fee=Money.parse("3.20", "USD"),
+            platform_fee=Money.parse("1.00", "USD"),
+        )
+    )
+    service = RefundService(
+        orders=orders,
+        gateway=InMemoryGateway(stripe),
+        clock=ManualClock(),
+        processed_events=InMemoryProcessedEvents(),
+    )
+    owner = Actor(ActorId("maya"), {SiteId("shop"): Role.OWNER})
+    order_id = OrderId("o-1")
+
+    print("refundable:", service.eligibility(order_id, owner).refundable)
+    quote = service.quote(order_id, owner, Money.parse("30.00", "USD"), "customer_request")
+    refund = service.process(quote, owner)
+    print(
+        "refund:", refund.amount, refund.status.name, "→ order", orders.get(order_id).status.label
+    )
+
+    rest = service.process(service.quote(order_id, owner, FULL), owner)
+    print("refund:", rest.amount, rest.status.name, "→ order", orders.get(order_id).status.label)
+
+
+if __name__ == "__main__":
+    main()
