@@ -334,23 +334,16 @@ class RefundService:
         concurrent save the gateway is read again: re-applying the old read to the newer order
         would put back, e.g., an ``amount_refunded`` from before a refund that process recorded.
         """
-        for _ in range(self.max_attempts):
-            order = self.orders.get(order_id)
+
+        def read_and_reconcile(order: Order) -> Order:
             payment = order.payment
             if payment is None or not (payment.payment_intent_id or payment.charge_id):
                 return order
             snapshot = self.gateway.fetch_payment(payment.payment_intent_id, payment.charge_id)
             now = self.clock.now()
-            updated = reconcile(order, snapshot.record, snapshot.refunds, self.fee_policy, at=now)
-            if updated == order:
-                return order
-            try:
-                return self.orders.save(updated, order.version)
-            except ConcurrencyConflict:
-                continue
-        raise ConcurrencyConflict(
-            f"order {order_id} kept changing under us ({self.max_attempts} attempts); try again"
-        )
+            return reconcile(order, snapshot.record, snapshot.refunds, self.fee_policy, at=now)
+
+        return self._update(order_id, read_and_reconcile)
 
     def _resume(self, refund: Refund) -> Refund:
         """The refund of an already processed quote; one still SUBMITTING is sent again.
@@ -506,8 +499,12 @@ class RefundService:
             self.processed_events.record(event.id)
 
     def _update(self, order_id: OrderId, change: Callable[[Order], Order]) -> Order:
-        """Apply a pure ``change`` to the latest stored order and save it with a version check,
+        """Apply ``change`` to the latest stored order and save it with a version check,
         reloading and re-applying on a concurrent save (L4). Saves nothing when nothing changed.
+
+        ``change`` runs again on every attempt, after the order is read: a change that reads the
+        gateway (``_live``) therefore reads it again after a conflict, never applying an older
+        read to a newer order.
         """
         for _ in range(self.max_attempts):
             order = self.orders.get(order_id)

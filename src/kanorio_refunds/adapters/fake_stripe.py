@@ -764,35 +764,16 @@ class FakeStripe:
         ``starting_after`` pages towards older refunds, ``ending_before`` towards newer ones
         (``has_more`` then says whether newer ones remain). ``expand`` paths start with ``data.``.
         """
-        params: JsonDict = {
-            k: v
-            for k, v in (
-                ("charge", charge),
-                ("payment_intent", payment_intent),
-                ("limit", limit),
-                ("starting_after", starting_after),
-                ("ending_before", ending_before),
-            )
-            if v is not None
-        }
-        if expand:
-            params["expand"] = list(expand)
-
-        def run(call: _Call) -> JsonDict:
-            return self._list(
-                "refund",
-                self._refund_order,
-                self._refund_seq,
-                "/v1/refunds",
-                charge,
-                payment_intent,
-                limit,
-                starting_after,
-                ending_before,
-                expand,
-            )
-
-        return self._call("list_refunds", params, None, stripe_account, run)
+        return self._list_operation(
+            "refund",
+            charge=charge,
+            payment_intent=payment_intent,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+            expand=expand,
+            stripe_account=stripe_account,
+        )
 
     def list_disputes(
         self,
@@ -808,6 +789,30 @@ class FakeStripe:
         """GET /v1/disputes: a Stripe list object of disputes, newest first, filtered by
         ``charge`` and/or ``payment_intent``, with the same cursor pagination and ``data.``
         expansions as ``list_refunds``."""
+        return self._list_operation(
+            "dispute",
+            charge=charge,
+            payment_intent=payment_intent,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+            expand=expand,
+            stripe_account=stripe_account,
+        )
+
+    def _list_operation(
+        self,
+        kind: str,
+        *,
+        charge: str | None,
+        payment_intent: str | None,
+        limit: int | str,
+        starting_after: str | None,
+        ending_before: str | None,
+        expand: Sequence[str],
+        stripe_account: str | None,
+    ) -> JsonDict:
+        """GET /v1/{kind}s: the list call shared by refunds and disputes (logged, faultable)."""
         params: JsonDict = {
             k: v
             for k, v in (
@@ -821,13 +826,18 @@ class FakeStripe:
         }
         if expand:
             params["expand"] = list(expand)
+        order, seq = (
+            (self._refund_order, self._refund_seq)
+            if kind == "refund"
+            else (self._dispute_order, self._dispute_seq)
+        )
 
         def run(call: _Call) -> JsonDict:
             return self._list(
-                "dispute",
-                self._dispute_order,
-                self._dispute_seq,
-                "/v1/disputes",
+                kind,
+                order,
+                seq,
+                f"/v1/{kind}s",
                 charge,
                 payment_intent,
                 limit,
@@ -836,7 +846,7 @@ class FakeStripe:
                 expand,
             )
 
-        return self._call("list_disputes", params, None, stripe_account, run)
+        return self._call(f"list_{kind}s", params, None, stripe_account, run)
 
     # ---------------------------------------------------------------- API: create a refund
 
