@@ -75,8 +75,10 @@ class RefundService:
 
     ``orders``, ``gateway`` and ``clock`` are the ports (see ``kanorio_refunds.ports``).
     ``processed_events`` remembers applied webhook event ids; without it, events are still
-    applied idempotently (each refund's timeline knows its events) but a duplicate is not
-    reported as such. ``fee_policy`` is B5's policy (``NET_OF_FEES`` by default).
+    applied idempotently (each refund's timeline knows its events, so a duplicate refund event
+    is still reported as DUPLICATE) but a duplicate charge or dispute event is re-applied (a
+    harmless live read) and not reported as a duplicate. ``fee_policy`` is B5's policy
+    (``NET_OF_FEES`` by default).
     ``max_attempts`` bounds the reload-and-retry loop on concurrent saves.
     """
 
@@ -180,7 +182,9 @@ class RefundService:
         ``StaleQuote`` if the order changed since the quote. Writes the refund ahead as
         SUBMITTING (L1), then asks the gateway with an idempotency key derived from the refund id.
         Processing the same quote again returns the same refund (and, if its outcome is still
-        unknown, asks the gateway again with the same key: never a second refund).
+        unknown, asks the gateway again with the same key: never a second refund). Should a
+        refused attempt have been made by Stripe after all, the refund Stripe made (recorded
+        beside the refused one with the same quote) is returned instead.
 
         Raises ``PermissionDenied``, ``StaleQuote``, ``NotEligible``, ``AmountExceedsRefundable``,
         ``GatewayRejected`` (the refund is then FAILED, its amount released: L3),
@@ -256,7 +260,8 @@ class RefundService:
         Never raises for those: a webhook endpoint answers 2xx to every outcome.
 
         Raises ``GatewayUnavailable`` (for charge/dispute events, which read live data: answer
-        5xx so the gateway redelivers) and ``ConcurrencyConflict`` after repeated races.
+        5xx so the gateway redelivers), ``ConcurrencyConflict`` after repeated races, and, from
+        that live read, ``GatewayMisconfigured`` or ``GatewayProtocolError``.
         """
         if self.processed_events is not None and self.processed_events.seen(event.id):
             return EventOutcome(event.id, EventResult.DUPLICATE, message="already applied")
@@ -307,7 +312,9 @@ class RefundService:
         certainly does not hold is sent again with the *same* idempotency key. Idempotent.
 
         Raises ``OrderNotFound``; ``GatewayUnavailable`` when the gateway cannot be read or a
-        resumed refund's outcome is still unknown (the order keeps everything learned so far).
+        resumed refund's outcome is still unknown (the order keeps everything learned so far);
+        ``GatewayMisconfigured``, ``GatewayProtocolError`` from the read; ``ConcurrencyConflict``
+        after repeated races.
         """
         order = self._live(order_id)
         unknown: GatewayUnavailable | None = None
@@ -339,9 +346,11 @@ class RefundService:
             payment = order.payment
             if payment is None or not (payment.payment_intent_id or payment.charge_id):
                 return order
+            # Stamped when the read starts: a change Stripe makes during a slow read is then
+            # newer than the read, and its webhook still applies.
+            read_at = self.clock.now()
             snapshot = self.gateway.fetch_payment(payment.payment_intent_id, payment.charge_id)
-            now = self.clock.now()
-            return reconcile(order, snapshot.record, snapshot.refunds, self.fee_policy, at=now)
+            return reconcile(order, snapshot.record, snapshot.refunds, self.fee_policy, at=read_at)
 
         return self._update(order_id, read_and_reconcile)
 
@@ -460,6 +469,11 @@ class RefundService:
 
         def note(current: Order) -> Order:
             if current.refund(refund_id).status is not RefundStatus.SUBMITTING:
+                return current
+            latest = next((e for e in reversed(current.activity) if e.refund_id == refund_id), None)
+            if latest is not None and latest.kind is ActivityKind.REFUND_OUTCOME_UNKNOWN:
+                # Said once per outcome: a sync retrying every few minutes against a Stripe
+                # that keeps answering 500 must not grow the timeline or stale open quotes.
                 return current
             return current.with_activity(
                 ActivityEntry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from hypothesis import given
@@ -270,7 +271,9 @@ def test_an_older_report_never_moves_a_refund(
 def test_a_newer_report_moves_a_refund_only_along_s3(
     current: RefundStatus, reported: RefundStatus
 ) -> None:
-    """S3, L5: a newer report applies exactly when the state machine allows the move."""
+    """S3, L5: a newer report applies exactly when the state machine reaches it: directly, or
+    through the states whose reports were missed (each step an S3 move); otherwise it is stale."""
+    from kanorio_refunds.domain.reconcile import _missed_statuses
     from kanorio_refunds.domain.refund import refund_transition_allowed
 
     order = paid_order()
@@ -286,6 +289,11 @@ def test_a_newer_report_moves_a_refund_only_along_s3(
     elif refund_transition_allowed(current, reported):
         assert outcome is Observation.APPLIED
         assert after.status is reported
+    elif _missed_statuses(current, reported):
+        assert outcome is Observation.APPLIED
+        assert after.status is reported
+        walked = [e.kind for e in result.activity[len(order.activity) :]]
+        assert len(walked) == len(_missed_statuses(current, reported)) + 1
     else:
         assert outcome is Observation.STALE
         assert after.status is current
@@ -323,3 +331,24 @@ def test_an_older_failure_still_applies_when_s3_allows(
     else:
         assert outcome is Observation.STALE
         assert after.status is current
+
+
+def test_missed_statuses_walk_only_s3_moves() -> None:
+    """S3: the walk through missed states is the shortest path of S3 moves, never out of a final
+    status and never back to SUBMITTING."""
+    from kanorio_refunds.domain.reconcile import _missed_statuses
+    from kanorio_refunds.domain.refund import refund_transition_allowed
+
+    assert _missed_statuses(RefundStatus.SUCCEEDED, RefundStatus.PENDING) == (
+        RefundStatus.REQUIRES_ACTION,
+    )
+    assert _missed_statuses(RefundStatus.SUCCEEDED, RefundStatus.CANCELED) == (
+        RefundStatus.REQUIRES_ACTION,
+    )
+    for current in RefundStatus:
+        for target in RefundStatus:
+            path = (current, *_missed_statuses(current, target), target)
+            if len(path) > 2:
+                assert all(refund_transition_allowed(a, b) for a, b in itertools.pairwise(path))
+            if current.is_final or target is RefundStatus.SUBMITTING:
+                assert _missed_statuses(current, target) == ()

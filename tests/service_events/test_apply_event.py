@@ -387,3 +387,24 @@ def test_charge_refund_updated_alone_moves_the_refund(
     assert outcome.result is EventResult.APPLIED
     assert w.order.refund(refund.id).status is expected
     assert w.order.status is order_status
+
+
+@pytest.mark.parametrize("order_of_delivery", [("ra", "ca"), ("ca", "ra")])
+def test_missed_states_are_walked_whatever_the_delivery_order(
+    order_of_delivery: tuple[str, str],
+) -> None:
+    """L5, S3: a refund that went succeeded → requires_action → canceled ends CANCELED (its
+    amount released, the order PAID again) whichever of the two webhooks arrives first."""
+    w = World()
+    refund = w.refund(usd("50.00"))
+    w.deliver_new()
+    gateway_id = w.gateway_refund_of(refund)["id"]
+    w.stripe.set_refund_status(gateway_id, "requires_action")
+    events = {"ra": of_type(w.new_events(), "refund.updated")}
+    w.stripe.set_refund_status(gateway_id, "canceled")
+    events["ca"] = of_type(w.new_events(), "refund.updated")
+    for name in order_of_delivery:
+        w.deliver(events[name])
+    assert w.order.refund(refund.id).status is RefundStatus.CANCELED
+    assert w.order.status is OrderStatus.PAID
+    assert refundable_balance(w.order.payment, w.order.refunds).refundable == usd("95.80")

@@ -260,3 +260,35 @@ def test_a_live_read_is_never_applied_over_newer_knowledge() -> None:
     assert [r.status for r in synced.refunds] == [RefundStatus.FAILED, RefundStatus.SUCCEEDED]
     assert synced.status is OrderStatus.PARTIALLY_REFUNDED
     assert w.service.sync(ORDER_ID).version == synced.version
+
+
+def test_sync_is_never_stale_when_stripes_clock_runs_ahead() -> None:
+    """L2, B4, S3: with Stripe's clock 3 s ahead of ours and every webhook lost, a refund that
+    went succeeded → requires_action → canceled is CANCELED after one sync (the live read is
+    the newer truth), and a second sync changes nothing."""
+    w = World(tick_seconds=0, stripe_ahead_seconds=3)
+    refund = w.refund(usd("95.80"))
+    gateway_id = w.gateway_refund_of(refund)["id"]
+    w.stripe.set_refund_status(gateway_id, "requires_action")
+    w.stripe.set_refund_status(gateway_id, "canceled")
+    w.clock.advance(1)
+    once = w.service.sync(ORDER_ID)
+    assert once.refund(refund.id).status is RefundStatus.CANCELED
+    assert once.status is OrderStatus.PAID
+    w.clock.advance(1)
+    assert w.service.sync(ORDER_ID) == once
+
+
+def test_a_sync_retrying_an_unknown_outcome_notes_it_once() -> None:
+    """L2: while Stripe keeps answering 500 to the same idempotency key, each sync leaves the
+    order (version and activity) as it was: the unknown outcome is noted once."""
+    w = World()
+    w.gateway.arm_fault("create", Fault.SERVER_ERROR)
+    with pytest.raises(GatewayUnavailable):
+        w.refund(usd("30.00"))
+    before = w.order
+    for _ in range(3):
+        w.gateway.arm_fault("create", Fault.SERVER_ERROR)
+        with pytest.raises(GatewayUnavailable):
+            w.service.sync(ORDER_ID)
+        assert w.order == before

@@ -158,10 +158,15 @@ class World:
         default_refund_status: str = "succeeded",
         fee_policy: FeePolicy = FeePolicy.NET_OF_FEES,
         exchange_rate: Decimal | None = None,
+        tick_seconds: int = 1,
+        stripe_ahead_seconds: int = 0,
     ) -> None:
-        self.clock = ManualClock(tick=timedelta(seconds=1))
+        self.clock = ManualClock(tick=timedelta(seconds=tick_seconds))
+        clock = self.clock
         self.stripe = FakeStripe(
-            clock=self.clock.unix_seconds, default_refund_status=default_refund_status
+            # Stripe's clock may run ahead of the host's (NTP drift): events then look newer.
+            clock=lambda: clock.unix_seconds() + stripe_ahead_seconds,
+            default_refund_status=default_refund_status,
         )
         self.gateway = ChaosGateway(InMemoryGateway(self.stripe))
         self.orders = ChaosOrders()

@@ -148,6 +148,22 @@ def observe_refund(
         and _earlier_second(observed_at, refund.status_as_of)
         and not new_status.is_final
     )
+    missed = () if stale else _missed_statuses(refund.status, new_status)
+    if missed:
+        # A newer report S3 reaches only through a state whose report we missed (SUCCEEDED →
+        # REQUIRES_ACTION → PENDING or CANCELED, that webhook lost or not yet delivered): walk
+        # the refund through it, so the outcome never depends on delivery order.
+        for status in missed:
+            order, _ = observe_refund(
+                order,
+                attrs.evolve(gateway_refund, status=status, failure_reason=None),
+                observed_at=observed_at,
+                recorded_at=recorded,
+                track_refunded=track_refunded,
+            )
+        walked = match_refund(order, gateway_refund)
+        assert walked is not None  # the walk only moved the refund we matched
+        refund = walked
     if new_status == refund.status:
         outcome = Observation.CONFIRMED
     elif not stale and refund_transition_allowed(refund.status, new_status):
@@ -332,37 +348,29 @@ def reconcile(
 ) -> Order:
     """B4, L2: the order made to match a live gateway read (payment and every refund).
 
-    A live read is the gateway's truth now: when it shows a refund in a status S3 reaches only
-    through a state whose report we missed (SUCCEEDED → REQUIRES_ACTION → PENDING or CANCELED,
-    its webhook lost), the refund is walked through that state rather than left behind for
-    good. Idempotent: reconciling twice with the same read changes nothing the second time.
+    A live read is the gateway's truth now: it is never stale, and a refund it shows in a
+    status S3 reaches only through a state we missed is walked through that state
+    (``observe_refund``). Idempotent: reconciling twice with the same read changes nothing the
+    second time.
     """
     result = refresh_payment(order, record, at=at)
     for gateway_refund in sorted(gateway_refunds, key=lambda r: (r.created_at, r.id)):
-        for missed in _missed_statuses(result, gateway_refund, at):
-            missed_report = attrs.evolve(gateway_refund, status=missed, failure_reason=None)
-            result, _ = observe_refund(result, missed_report, observed_at=at, track_refunded=False)
-        result, _ = observe_refund(result, gateway_refund, observed_at=at, track_refunded=False)
+        known = match_refund(result, gateway_refund)
+        # A live read is newer than anything the order knows (the order is read before the
+        # gateway, see RefundService._live), even when Stripe's clock runs ahead of ours.
+        seen = max(at, known.status_as_of) if known and known.status_as_of else at
+        result, _ = observe_refund(result, gateway_refund, observed_at=seen, track_refunded=False)
     return rederive_status(result, policy, at=at)
 
 
-def _missed_statuses(
-    order: Order, gateway_refund: GatewayRefund, at: datetime
-) -> tuple[RefundStatus, ...]:
-    """The statuses a refund must have gone through, unseen, to be where a live read at ``at``
-    shows it: the shortest S3 path from its recorded status, without both ends. Empty when the
-    report is a direct move, not newer, or unreachable (from a final status)."""
-    refund = match_refund(order, gateway_refund)
-    target = gateway_refund.status
-    if (
-        refund is None
-        or refund.status == target
-        or refund_transition_allowed(refund.status, target)
-        or (refund.status_as_of is not None and at <= refund.status_as_of)
-    ):
+def _missed_statuses(current: RefundStatus, target: RefundStatus) -> tuple[RefundStatus, ...]:
+    """The statuses a refund must have passed through, unseen, to get from ``current`` to
+    ``target``: the shortest S3 path without its ends. Empty for a direct move, for no move,
+    and when ``target`` cannot be reached (from a final status, or back to SUBMITTING)."""
+    if current == target or refund_transition_allowed(current, target):
         return ()
-    paths: list[tuple[RefundStatus, ...]] = [(refund.status,)]
-    seen = {refund.status}
+    paths: list[tuple[RefundStatus, ...]] = [(current,)]
+    seen = {current}
     while paths:
         path = paths.pop(0)
         for step in RefundStatus:
