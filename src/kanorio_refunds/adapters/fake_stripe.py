@@ -673,7 +673,9 @@ class FakeStripe:
                 "created": now,
                 "currency": settlement,
                 "description": None,
-                # Stripe serialises the rate as a JSON number.
+                # A rate, not money: Stripe sends it as a JSON number, which the SDK hands over as
+                # a float, so the model does too and both gateways exercise the same exact
+                # reading of it (stripe_objects._rate, via its shortest repr).
                 "exchange_rate": None if rate is None else float(rate),
                 "fee": fee,
                 "fee_details": fee_details,
