@@ -80,14 +80,11 @@ def match_refund(order: Order, gateway_refund: GatewayRefund) -> Refund | None:
     local_id = gateway_refund.local_refund_id
     if local_id is not None:
         local = order.find_refund(local_id)
-        if local is not None and not _refused(local) and local.gateway_refund_id is None:
+        # Ours, not yet seen at the gateway, and not recorded as refused (FAILED/CANCELED).
+        if local is not None and local.gateway_refund_id is None and not local.status.is_final:
             return local
-    return order.find_refund(external_refund_id(gateway_refund))
-
-
-def _refused(refund: Refund) -> bool:
-    """True for a refund we marked FAILED (or CANCELED) on a refusal, never seen at the gateway."""
-    return refund.status.is_final and refund.gateway_refund_id is None
+    # An imported refund always carries its gateway id, so the loop above finds it.
+    return None
 
 
 def _status_message(refund: Refund, status: RefundStatus) -> str:
