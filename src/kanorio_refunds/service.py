@@ -355,25 +355,10 @@ class RefundService:
         return self._update(order_id, read_and_reconcile)
 
     def _resume(self, refund: Refund) -> Refund:
-        """The refund of an already processed quote; one still SUBMITTING is sent again.
-
-        If its attempt was refused but Stripe made it after all (a retry with the same key by
-        another process, see ``reconcile.match_refund``), the refund Stripe made is recorded
-        beside it with the same quote id, and that is the quote's refund.
-        """
+        """The refund of an already processed quote (``Order.refund_for_quote``); one still
+        SUBMITTING is sent again, with the same idempotency key."""
         if refund.status is RefundStatus.SUBMITTING:
             return self._submit(refund.order_id, refund.id)
-        if refund.gateway_refund_id is None and refund.quote_id is not None:
-            made = next(
-                (
-                    r
-                    for r in self.orders.get(refund.order_id).refunds
-                    if r.quote_id == refund.quote_id and r.gateway_refund_id is not None
-                ),
-                None,
-            )
-            if made is not None:
-                return made
         return refund
 
     def _submit(self, order_id: OrderId, refund_id: RefundId) -> Refund:

@@ -124,8 +124,14 @@ class Order:
         return next((r for r in self.refunds if r.id == refund_id), None)
 
     def refund_for_quote(self, quote_id: QuoteId) -> Refund | None:
-        """The refund made from that quote, if it was processed (F2 idempotency)."""
-        return next((r for r in self.refunds if r.quote_id == quote_id), None)
+        """The refund made from that quote, if it was processed (F2 idempotency).
+
+        Should an attempt refused by the gateway have been made after all, both are recorded
+        with the quote's id (``reconcile.match_refund``); the one the gateway holds is the
+        quote's refund.
+        """
+        made = [r for r in self.refunds if r.quote_id == quote_id]
+        return next((r for r in made if r.gateway_refund_id is not None), made[0] if made else None)
 
     def with_refund(self, refund: Refund) -> Order:
         """This order with ``refund`` added, or replacing the refund with the same id."""
