@@ -701,53 +701,37 @@ class FakeStripe:
     ) -> JsonDict:
         """GET /v1/payment_intents/{id}; expand ``latest_charge`` and/or
         ``latest_charge.balance_transaction``."""
-        params = _read_params(id, expand)
-        return self._call(
-            "retrieve_payment_intent",
-            params,
-            None,
-            stripe_account,
-            lambda call: self._render(self._get("payment_intent", id, "id"), expand),
-        )
+        return self._retrieve("payment_intent", id, expand, stripe_account)
 
     def retrieve_charge(
         self, id: str, expand: Sequence[str] = (), *, stripe_account: str | None = None
     ) -> JsonDict:
         """GET /v1/charges/{id}; expand ``balance_transaction`` and/or ``payment_intent``."""
-        params = _read_params(id, expand)
-        return self._call(
-            "retrieve_charge",
-            params,
-            None,
-            stripe_account,
-            lambda call: self._render(self._get("charge", id, "id"), expand),
-        )
+        return self._retrieve("charge", id, expand, stripe_account)
 
     def retrieve_refund(
         self, id: str, expand: Sequence[str] = (), *, stripe_account: str | None = None
     ) -> JsonDict:
         """GET /v1/refunds/{id}; expand ``balance_transaction``, ``charge``, ``payment_intent``,
         ``failure_balance_transaction``."""
-        params = _read_params(id, expand)
-        return self._call(
-            "retrieve_refund",
-            params,
-            None,
-            stripe_account,
-            lambda call: self._render(self._get("refund", id, "id"), expand),
-        )
+        return self._retrieve("refund", id, expand, stripe_account)
 
     def retrieve_balance_transaction(
         self, id: str, expand: Sequence[str] = (), *, stripe_account: str | None = None
     ) -> JsonDict:
         """GET /v1/balance_transactions/{id}; expand ``source``."""
-        params = _read_params(id, expand)
+        return self._retrieve("balance_transaction", id, expand, stripe_account)
+
+    def _retrieve(
+        self, kind: str, id: str, expand: Sequence[str], stripe_account: str | None
+    ) -> JsonDict:
+        """GET one object of ``kind`` (logged and faultable as ``retrieve_<kind>``)."""
         return self._call(
-            "retrieve_balance_transaction",
-            params,
+            f"retrieve_{kind}",
+            _read_params(id, expand),
             None,
             stripe_account,
-            lambda call: self._render(self._get("balance_transaction", id, "id"), expand),
+            lambda call: self._render(self._get(kind, id, "id"), expand),
         )
 
     def list_refunds(
