@@ -7,29 +7,16 @@ from decimal import Decimal
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from kanorio_refunds import (
-    Actor,
-    ActorId,
-    FeePolicy,
-    Money,
-    OrderId,
-    RefundService,
-    Role,
-    SiteId,
-)
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    ManualClock,
-    paid_order,
-)
-from kanorio_refunds.domain.balance import refundable_balance
-from kanorio_refunds.domain.ids import GatewayRefundId
-from kanorio_refunds.domain.money import Currency
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentRecord
-from kanorio_refunds.domain.reconcile import reconcile
-from kanorio_refunds.domain.refund import RefundStatus
+from kanorio_refunds import Actor, ActorId, FeePolicy, Money, OrderId, RefundService, Role, SiteId
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository
+from kanorio_refunds.domain._balance import refundable_balance
+from kanorio_refunds.domain._ids import GatewayRefundId
+from kanorio_refunds.domain._money import Currency
+from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
+from kanorio_refunds.domain._reconcile import reconcile
+from kanorio_refunds.domain._refund import RefundStatus
+from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, stripe_paid_order
 
 OWNER = Actor(ActorId("owner"), {SiteId("shop"): Role.OWNER})
 
@@ -54,7 +41,7 @@ def test_refundable_balance_cross_currency(benchmark: BenchmarkFixture) -> None:
 
 def test_reconcile_order_with_500_gateway_refunds(benchmark: BenchmarkFixture) -> None:
     stripe = FakeStripe()
-    order = paid_order(
+    order = stripe_paid_order(
         stripe,
         order_id="o",
         site_id="shop",
@@ -79,13 +66,13 @@ def test_quote_and_process_in_memory(benchmark: BenchmarkFixture) -> None:
     clock = ManualClock(tick=timedelta(seconds=1))
     stripe = FakeStripe(clock=clock.unix_seconds)
     orders = InMemoryOrderRepository()
-    service = RefundService(orders=orders, gateway=InMemoryGateway(stripe), clock=clock)
+    service = RefundService(orders=orders, gateway=FakeStripeGateway(stripe), clock=clock)
     counter = iter(range(10**9))
 
     def one_refund() -> None:
         n = next(counter)
         orders.add(
-            paid_order(
+            stripe_paid_order(
                 stripe,
                 order_id=f"o-{n}",
                 site_id="shop",

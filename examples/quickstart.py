@@ -6,14 +6,9 @@ python examples/quickstart.py
 from __future__ import annotations
 
 from kanorio_refunds import FULL, Actor, ActorId, Money, OrderId, RefundService, Role, SiteId
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    ManualClock,
-    paid_order,
-)
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
+from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, stripe_paid_order
 
 
 def main() -> None:
@@ -21,7 +16,7 @@ def main() -> None:
     stripe = FakeStripe()
     orders = InMemoryOrderRepository()
     orders.add(
-        paid_order(
+        stripe_paid_order(
             stripe,
             order_id="o-1",
             site_id="shop",
@@ -32,7 +27,7 @@ def main() -> None:
     )
     service = RefundService(
         orders=orders,
-        gateway=InMemoryGateway(stripe),
+        gateway=FakeStripeGateway(stripe),
         clock=ManualClock(),
         processed_events=InMemoryProcessedEvents(),
     )

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 
-from kanorio_refunds import GatewayUnavailable, InvalidEvent, InvalidSignature, RefundService
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    ManualClock,
-)
+from kanorio_refunds import RefundService
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
 from kanorio_refunds.adapters.stripe import StripeWebhookVerifier
+from kanorio_refunds.errors import GatewayUnavailable, InvalidEvent, InvalidSignature
+from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway
 
 
 def handle_webhook(
@@ -35,7 +32,7 @@ def handle_webhook(
     except GatewayUnavailable:
         return 503, "try again"  # Stripe redelivers; applying is idempotent
     # Every outcome (applied, duplicate, stale, ignored, unknown order) is a success for Stripe.
-    return 200, outcome.result.value
+    return 200, outcome.effect.value
 
 
 def main() -> None:
@@ -45,7 +42,7 @@ def main() -> None:
     secret = "whsec_example_only"
     service = RefundService(
         orders=InMemoryOrderRepository(),
-        gateway=InMemoryGateway(FakeStripe()),
+        gateway=FakeStripeGateway(FakeStripe()),
         clock=ManualClock(),
         processed_events=InMemoryProcessedEvents(),
     )

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from kanorio_refunds.__main__ import main
-from kanorio_refunds.demo import run
+from kanorio_refunds._demo import run
 
 
 def _demo_text() -> str:

@@ -9,16 +9,18 @@ from typing import Any
 
 import pytest
 
-from kanorio_refunds.adapters import stripe_objects
-from kanorio_refunds.adapters.fake_stripe import (
+from kanorio_refunds.adapters import _stripe_json as stripe_objects
+from kanorio_refunds.testing.fake_stripe import (
     API_VERSION,
-    DISPUTE_STATUSES,
-    DISPUTE_STATUSES_BLOCKING_REFUNDS,
     FakeStripe,
     Fault,
     StripeApiError,
     StripeConnectionFault,
     StripeTimeoutFault,
+)
+from kanorio_refunds.testing.fake_stripe._model import (
+    DISPUTE_STATUSES,
+    DISPUTE_STATUSES_BLOCKING_REFUNDS,
 )
 
 
@@ -1014,8 +1016,8 @@ def test_two_threads_racing_never_over_refund() -> None:
 
 def test_object_keys_are_in_the_openapi_schemas(fake: FakeStripe) -> None:
     """Every object the model emits has Stripe's shape (API 2023-08-16): checked against the
-    copy of Stripe's OpenAPI schemas in tests/data/stripe_openapi (keys, required keys, types)."""
-    from tests.stripe_http_backend import load_subset, validate_object
+    copy of Stripe's OpenAPI schemas in testing/stripe_openapi (keys, required keys, types)."""
+    from kanorio_refunds.testing.stripe_http import load_subset, validate_object
 
     subset = load_subset()
     assert subset["x-api-version"] == API_VERSION

@@ -14,15 +14,9 @@ import pytest
 from kanorio_refunds import (
     ActivityEntry,
     ActivityKind,
-    ConcurrencyConflict,
-    EventId,
-    GatewayRejected,
-    GatewayUnavailable,
     Money,
     Order,
-    OrderAlreadyExists,
     OrderId,
-    OrderNotFound,
     OrderStatus,
     RefundError,
     RefundId,
@@ -30,22 +24,27 @@ from kanorio_refunds import (
     RefundStatus,
     SiteId,
 )
-from kanorio_refunds.adapters.fake_stripe import (
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
+from kanorio_refunds.domain import EventId
+from kanorio_refunds.domain._ids import ChargeId, PaymentIntentId
+from kanorio_refunds.domain._payment import RefundRequest, idempotency_key_for, refund_metadata
+from kanorio_refunds.errors import (
+    ConcurrencyConflict,
+    GatewayRejected,
+    GatewayUnavailable,
+    OrderAlreadyExists,
+    OrderNotFound,
+)
+from kanorio_refunds.testing.fake_stripe import (
+    FakeStripe,
+    FakeStripeGateway,
+    Fault,
     StripeApiError,
     StripeConnectionFault,
     StripeTimeoutFault,
+    stripe_paid_order,
 )
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    Fault,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    ManualClock,
-    paid_order,
-)
-from kanorio_refunds.domain.ids import ChargeId, PaymentIntentId
-from kanorio_refunds.domain.payment import RefundRequest, idempotency_key_for, refund_metadata
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -65,7 +64,7 @@ def make_order(order_id: str = "o1", **changes: Any) -> Order:
 
 
 def stripe_paid(stripe: FakeStripe, order_id: str = "o1") -> Order:
-    return paid_order(
+    return stripe_paid_order(
         stripe,
         order_id=order_id,
         site_id="shop-1",
@@ -277,7 +276,7 @@ def test_manual_clock_unix_seconds_for_fake_stripe() -> None:
     assert clock.unix_seconds() == int(T0.timestamp()) + 1
 
 
-# ------------------------------------------------------------------ InMemoryGateway: errors
+# ------------------------------------------------------------------ FakeStripeGateway: errors
 
 
 @pytest.fixture
@@ -286,8 +285,8 @@ def stripe() -> FakeStripe:
 
 
 @pytest.fixture
-def gateway(stripe: FakeStripe) -> InMemoryGateway:
-    return InMemoryGateway(stripe)
+def gateway(stripe: FakeStripe) -> FakeStripeGateway:
+    return FakeStripeGateway(stripe)
 
 
 @pytest.fixture
@@ -319,7 +318,7 @@ UNAVAILABLE = [
 
 @pytest.mark.parametrize(("fault", "status"), UNAVAILABLE, ids=lambda v: str(v))
 def test_create_refund_faults_become_gateway_unavailable(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order, fault: Fault, status: int | None
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order, fault: Fault, status: int | None
 ) -> None:
     """L2: connection errors, timeouts, 409, 429 and 500 on refund creation surface as
     gateway_unavailable (retryable); no FakeStripe exception escapes."""
@@ -344,7 +343,7 @@ def test_create_refund_faults_become_gateway_unavailable(
     "code", ["charge_disputed", "amount_too_large", "charge_already_refunded", "resource_missing"]
 )
 def test_create_refund_rejection_becomes_gateway_rejected_with_the_code(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order, code: str
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order, code: str
 ) -> None:
     """L3: a definitive refusal surfaces as gateway_rejected carrying Stripe's code."""
     stripe.inject_fault(Fault.REJECT, code=code)
@@ -359,7 +358,7 @@ def test_create_refund_rejection_becomes_gateway_rejected_with_the_code(
 
 
 def test_real_stripe_refusals_are_translated_too(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order
 ) -> None:
     """L3: the model's own refusals (a disputed charge, too large an amount, the same key with
     other parameters) become gateway_rejected with Stripe's codes."""
@@ -384,7 +383,7 @@ def test_real_stripe_refusals_are_translated_too(
 @pytest.mark.parametrize("operation", ["retrieve_payment_intent", "list_refunds"])
 def test_read_faults_become_gateway_unavailable(
     stripe: FakeStripe,
-    gateway: InMemoryGateway,
+    gateway: FakeStripeGateway,
     paid: Order,
     operation: str,
     fault: Fault,
@@ -401,7 +400,7 @@ def test_read_faults_become_gateway_unavailable(
     assert gateway.fetch_payment(paid.payment.payment_intent_id, None).record == paid.payment
 
 
-def test_fetch_of_an_unknown_payment_is_rejected(gateway: InMemoryGateway) -> None:
+def test_fetch_of_an_unknown_payment_is_rejected(gateway: FakeStripeGateway) -> None:
     """L3: a payment Stripe does not know is gateway_rejected (resource_missing), not a crash."""
     with pytest.raises(GatewayRejected) as info:
         gateway.fetch_payment(PaymentIntentId("pi_missing"), None)
@@ -409,7 +408,7 @@ def test_fetch_of_an_unknown_payment_is_rejected(gateway: InMemoryGateway) -> No
 
 
 def test_idempotent_create_returns_the_same_refund(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order
 ) -> None:
     """L1: the same request with the same key returns the same refund, made once."""
     first = gateway.create_refund(request_for(paid))
@@ -428,11 +427,11 @@ def test_idempotent_create_returns_the_same_refund(
     ]
 
 
-# ------------------------------------------------------------------ InMemoryGateway: reads
+# ------------------------------------------------------------------ FakeStripeGateway: reads
 
 
 def test_fetch_payment_reads_fees_and_refunds(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order
 ) -> None:
     """B1, B4: the live read has the captured amount, both fees, Stripe's amount_refunded and
     every refund."""
@@ -451,7 +450,7 @@ def test_fetch_payment_reads_fees_and_refunds(
     assert snapshot.refunds == (made,)
 
 
-def test_fetch_by_charge_only(stripe: FakeStripe, gateway: InMemoryGateway, paid: Order) -> None:
+def test_fetch_by_charge_only(stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order) -> None:
     """B4: a payment known only by its Charge id is read through the charge."""
     assert paid.payment is not None
     gateway.create_refund(request_for(paid, amount="1.00"))
@@ -466,7 +465,7 @@ def test_fetch_by_charge_only(stripe: FakeStripe, gateway: InMemoryGateway, paid
 
 
 def test_fetch_payment_collects_more_than_one_page_of_refunds(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order
 ) -> None:
     """B4: with 130 refunds (Stripe pages hold at most 100) every refund is read, oldest first,
     by following the cursor."""
@@ -489,7 +488,7 @@ def test_fetch_payment_collects_more_than_one_page_of_refunds(
 
 
 def test_fetch_with_exactly_one_full_page(
-    stripe: FakeStripe, gateway: InMemoryGateway, paid: Order
+    stripe: FakeStripe, gateway: FakeStripeGateway, paid: Order
 ) -> None:
     """B4: exactly 100 refunds need one page only (has_more is false)."""
     assert paid.payment is not None
@@ -502,10 +501,10 @@ def test_fetch_with_exactly_one_full_page(
     assert len([r for r in stripe.requests if r.operation == "list_refunds"]) == 1
 
 
-def test_fetch_cross_currency_payment(stripe: FakeStripe, gateway: InMemoryGateway) -> None:
+def test_fetch_cross_currency_payment(stripe: FakeStripe, gateway: FakeStripeGateway) -> None:
     """B3: a USD payment settled in EUR at 0.92: fees are read in EUR with the exact Decimal
     exchange rate; the captured amount and refunds stay in USD."""
-    order = paid_order(
+    order = stripe_paid_order(
         stripe,
         order_id="o-fx",
         site_id="shop-1",

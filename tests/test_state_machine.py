@@ -50,22 +50,14 @@ from hypothesis.stateful import (
     rule,
 )
 
-from kanorio_refunds import (
-    FULL,
-    EventResult,
-    Money,
-    Order,
-    RefundError,
-    RefundOrigin,
-    RefundQuote,
-    RefundStatus,
-)
-from kanorio_refunds.adapters.memory import Fault
-from kanorio_refunds.adapters.stripe_objects import parse_event, parse_refund
-from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
-from kanorio_refunds.domain.money import from_stripe_amount, stripe_step, to_stripe_amount
-from kanorio_refunds.domain.payment import METADATA_REFUND_ID
-from kanorio_refunds.domain.status import derive_order_status
+from kanorio_refunds import FULL, EventEffect, Money, Order, RefundError, RefundQuote, RefundStatus
+from kanorio_refunds.adapters._stripe_json import parse_event, parse_refund
+from kanorio_refunds.domain import RefundOrigin
+from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain._money import from_stripe_amount, stripe_step, to_stripe_amount
+from kanorio_refunds.domain._payment import METADATA_REFUND_ID
+from kanorio_refunds.domain._status import derive_order_status
+from kanorio_refunds.testing.fake_stripe import Fault
 from tests.service_events.world import ORDER_ID, OWNER, Crash, JsonDict, World
 
 _RESERVING_AT_STRIPE = frozenset({"pending", "requires_action", "succeeded"})
@@ -184,7 +176,7 @@ class GatewayTruth(RuleBasedStateMachine):
             return
         assert outcome.event_id == event["id"]
         if event["data"]["object"].get("payment_intent") == self.stray_pi:
-            assert outcome.result is EventResult.UNKNOWN_ORDER, outcome
+            assert outcome.effect is EventEffect.UNKNOWN_ORDER, outcome
 
     def _check(self) -> None:
         """The invariants, callable mid-operation too (from interleaving hooks)."""

@@ -1,7 +1,7 @@
 """``StripeGateway`` specifics beyond the port contract (tests/contract): lazy import, what goes
 on the wire (API version, idempotency header, Connect account, retries), error translation of
 every SDK error class, secrecy of the key (P3), and Stripe's example objects through
-``stripe_objects``. No network: ``tests.stripe_http_backend`` serves ``FakeStripe``.
+``stripe_objects``. No network: ``kanorio_refunds.testing.stripe_http`` serves ``FakeStripe``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ import stripe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kanorio_refunds.adapters.fake_stripe import FakeStripe, Fault
-from kanorio_refunds.adapters.memory import paid_order
-from kanorio_refunds.adapters.stripe import STRIPE_API_VERSION, StripeGateway
-from kanorio_refunds.adapters.stripe_objects import (
+from kanorio_refunds.adapters._stripe_json import (
     dispute_blocks_refunds,
     disputed_charge_id,
     latest_charge_of,
@@ -33,7 +30,14 @@ from kanorio_refunds.adapters.stripe_objects import (
     redact_secrets,
     refunds_oldest_first,
 )
-from kanorio_refunds.domain.errors import (
+from kanorio_refunds.adapters.stripe import STRIPE_API_VERSION, StripeGateway
+from kanorio_refunds.domain._events import EventKind
+from kanorio_refunds.domain._ids import PaymentIntentId, RefundId
+from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._order import Order
+from kanorio_refunds.domain._payment import RefundRequest, idempotency_key_for, refund_metadata
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
+from kanorio_refunds.errors import (
     GatewayMisconfigured,
     GatewayProtocolError,
     GatewayRejected,
@@ -41,13 +45,8 @@ from kanorio_refunds.domain.errors import (
     OrderNotFound,
     RefundError,
 )
-from kanorio_refunds.domain.events import EventKind
-from kanorio_refunds.domain.ids import PaymentIntentId, RefundId
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.order import Order
-from kanorio_refunds.domain.payment import RefundRequest, idempotency_key_for, refund_metadata
-from kanorio_refunds.domain.refund import RefundReason, RefundStatus
-from tests.stripe_http_backend import (
+from kanorio_refunds.testing.fake_stripe import FakeStripe, Fault, stripe_paid_order
+from kanorio_refunds.testing.stripe_http import (
     FAKE_API_KEY,
     FakeStripeHTTPClient,
     load_fixtures,
@@ -86,7 +85,7 @@ def _gateway(
 
 
 def _order(model: FakeStripe, total: str = "100.00") -> Order:
-    return paid_order(
+    return stripe_paid_order(
         model,
         order_id="ord_1",
         site_id="shop-1",
@@ -143,7 +142,7 @@ def test_importing_the_library_never_imports_stripe() -> None:
         import kanorio_refunds
         import kanorio_refunds.adapters
         import kanorio_refunds.adapters.memory
-        import kanorio_refunds.adapters.stripe_objects
+        import kanorio_refunds.adapters._stripe_json
         assert "stripe" not in sys.modules, "the library imported stripe"
         from kanorio_refunds.adapters.stripe import StripeGateway, StripeWebhookVerifier
         assert "stripe" not in sys.modules, "the adapter module imported stripe eagerly"
@@ -669,7 +668,7 @@ def test_redaction_catches_keys_and_webhook_secrets() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Stripe's example objects (tests/data/stripe_openapi/fixtures.json, API 2023-08-16)
+# Stripe's example objects (testing/stripe_openapi/fixtures.json, API 2023-08-16)
 # ---------------------------------------------------------------------------------------------
 
 

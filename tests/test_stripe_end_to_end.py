@@ -19,11 +19,7 @@ from kanorio_refunds import (
     FULL,
     Actor,
     ActorId,
-    EventResult,
-    GatewayRejected,
-    GatewayUnavailable,
-    InvalidEvent,
-    InvalidSignature,
+    EventEffect,
     Money,
     OrderId,
     OrderStatus,
@@ -34,14 +30,16 @@ from kanorio_refunds import (
     SiteId,
 )
 from kanorio_refunds.adapters.clock import ManualClock
-from kanorio_refunds.adapters.fake_stripe import FakeStripe, Fault
-from kanorio_refunds.adapters.memory import (
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    paid_order,
-)
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
 from kanorio_refunds.adapters.stripe import StripeGateway, StripeWebhookVerifier
-from tests.stripe_http_backend import (
+from kanorio_refunds.errors import (
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidEvent,
+    InvalidSignature,
+)
+from kanorio_refunds.testing.fake_stripe import FakeStripe, Fault, stripe_paid_order
+from kanorio_refunds.testing.stripe_http import (
     FakeStripeHTTPClient,
     dumps_stripe_json,
     make_client,
@@ -84,7 +82,7 @@ class World:
             outcome = self.service.apply_event(event)
         except GatewayUnavailable:
             return 503, "retry later"  # Stripe redelivers
-        return 200, outcome.result.value
+        return 200, outcome.effect.value
 
     def deliver_new_events(self) -> list[tuple[str, int, str]]:
         """Sign and post every event Stripe emitted since the last delivery."""
@@ -107,7 +105,7 @@ def world() -> Iterator[World]:
     client = make_client(model)
     orders = InMemoryOrderRepository(
         [
-            paid_order(
+            stripe_paid_order(
                 model,
                 order_id=ORDER,
                 site_id="shop-1",
@@ -267,7 +265,7 @@ def test_webhook_endpoint_status_codes(world: World) -> None:
     assert world.webhook(body, signed()) == (503, "retry later")
     status, result = world.webhook(body, signed())
     assert status == 200
-    assert result in {r.value for r in EventResult}
+    assert result in {r.value for r in EventEffect}
     assert world.webhook(body, signed()) == (200, "duplicate")
 
 
@@ -285,4 +283,4 @@ def test_every_event_outcome_is_a_success_for_the_endpoint(world: World) -> None
         results.append(world.webhook(body, header))
     assert results
     assert {status for status, _ in results} == {200}
-    assert {text for _, text in results} <= {r.value for r in EventResult}
+    assert {text for _, text in results} <= {r.value for r in EventEffect}

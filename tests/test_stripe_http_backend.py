@@ -1,7 +1,7 @@
 """The fake Stripe HTTP backend drives the real ``stripe`` SDK like Stripe's API would.
 
 These tests pin the SDK behaviour the Stripe adapter relies on (docs/dev/stripe-sdk-notes.md) and
-check that what the fake answers has Stripe's shape (tests/data/stripe_openapi, API 2023-08-16).
+check that what the fake answers has Stripe's shape (testing/stripe_openapi, API 2023-08-16).
 No network is used: every request is served in-process by ``FakeStripe``.
 """
 
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from stripe._encode import _api_encode
 from stripe.params import RefundCreateParams
 
-from kanorio_refunds.adapters.fake_stripe import FakeStripe, Fault
-from tests.stripe_http_backend import (
+from kanorio_refunds.testing.fake_stripe import FakeStripe, Fault
+from kanorio_refunds.testing.stripe_http import (
     FAKE_API_KEY,
     dumps_stripe_json,
     load_fixtures,

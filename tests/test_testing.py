@@ -12,16 +12,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.actor import Actor, Role
-from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
-from kanorio_refunds.domain.eligibility import NOT_OWNER_OR_ADMIN, check_eligibility
-from kanorio_refunds.domain.errors import CurrencyMismatch, InvalidAmount
-from kanorio_refunds.domain.ids import SiteId
-from kanorio_refunds.domain.money import ISO_EXPONENTS, Currency, Money, to_stripe_amount
-from kanorio_refunds.domain.notes import normalize_notes, validate_reason_and_notes
-from kanorio_refunds.domain.order import Order, OrderStatus
-from kanorio_refunds.domain.payment import METADATA_REFUND_ID, PaymentRecord
-from kanorio_refunds.domain.refund import RefundOrigin, RefundReason, RefundStatus
+from kanorio_refunds.domain._actor import Actor, Role
+from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain._eligibility import NOT_OWNER_OR_ADMIN, check_eligibility
+from kanorio_refunds.domain._ids import SiteId
+from kanorio_refunds.domain._money import ISO_EXPONENTS, Currency, Money, to_stripe_amount
+from kanorio_refunds.domain._notes import normalize_notes, validate_reason_and_notes
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._payment import METADATA_REFUND_ID, PaymentRecord
+from kanorio_refunds.domain._refund import RefundOrigin, RefundReason, RefundStatus
+from kanorio_refunds.errors import CurrencyMismatch, InvalidAmount
 from kanorio_refunds.testing import (
     T0,
     admin,

@@ -22,19 +22,19 @@ import stripe
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kanorio_refunds.adapters._stripe_json import parse_event
 from kanorio_refunds.adapters.clock import ManualClock
-from kanorio_refunds.adapters.fake_stripe import FakeStripe
 from kanorio_refunds.adapters.stripe import StripeWebhookVerifier
-from kanorio_refunds.adapters.stripe_objects import parse_event
-from kanorio_refunds.domain.errors import (
+from kanorio_refunds.domain._events import EventKind, GatewayEvent
+from kanorio_refunds.domain._refund import RefundStatus
+from kanorio_refunds.errors import (
     GatewayMisconfigured,
     InvalidEvent,
     InvalidSignature,
     RefundError,
 )
-from kanorio_refunds.domain.events import EventKind, GatewayEvent
-from kanorio_refunds.domain.refund import RefundStatus
-from tests.stripe_http_backend import dumps_stripe_json, load_fixtures
+from kanorio_refunds.testing.fake_stripe import FakeStripe
+from kanorio_refunds.testing.stripe_http import dumps_stripe_json, load_fixtures
 
 SECRET = "whsec_kanorioTestSecretNumberOne0000000000"
 OLD_SECRET = "whsec_kanorioTestSecretTheOldOne111111111"

@@ -1,71 +1,50 @@
 """Refund Stripe payments the way Kanorio's help page promises.
 
-The public API::
+The names a host calls::
 
-    from kanorio_refunds import RefundService, Money, FULL, Actor, Role, ...
+    from kanorio_refunds import RefundService, Money, FULL, Actor, Role, OrderId
     service = RefundService(orders=..., gateway=..., clock=...)
     amount = Money.parse("12.50", "USD")
     quote = service.quote(order_id, actor, amount=amount, reason="customer_request")
     refund = service.process(quote, actor)
 
+Everything else is in a module named for it: ``kanorio_refunds.errors`` (every error, each with
+a stable ``code``), ``kanorio_refunds.domain`` (every value type), ``kanorio_refunds.ports`` (the
+``typing.Protocol`` ports), ``kanorio_refunds.adapters.*`` (in-memory stores, clocks, Stripe) and
+``kanorio_refunds.testing`` (builders, strategies, contract suites, the Stripe simulator).
+
 Importing this package never imports the ``stripe`` SDK; ``kanorio_refunds.adapters.stripe``
 does, lazily, when you build a Stripe gateway.
 """
 
-from kanorio_refunds.domain.actor import Actor, Role
-from kanorio_refunds.domain.amount import FULL, FullAmount
-from kanorio_refunds.domain.balance import BalanceBreakdown, FeePolicy
-from kanorio_refunds.domain.details import OrderDetails
-from kanorio_refunds.domain.eligibility import Eligibility, Ineligibility
-from kanorio_refunds.domain.errors import (
-    AmountExceedsRefundable,
-    ConcurrencyConflict,
-    CurrencyMismatch,
-    GatewayMisconfigured,
-    GatewayProtocolError,
-    GatewayRejected,
-    GatewayUnavailable,
-    IllegalTransition,
-    InvalidAmount,
-    InvalidEvent,
-    InvalidNotes,
-    InvalidPaymentRecord,
-    InvalidQuote,
-    InvalidReason,
-    InvalidSignature,
-    NotEligible,
-    NotesRequired,
-    OrderAlreadyExists,
-    OrderNotFound,
-    PermissionDenied,
-    RefundError,
-    RefundNotFound,
-    StaleQuote,
-    UnknownCurrency,
-)
-from kanorio_refunds.domain.events import EventKind, EventOutcome, EventResult, GatewayEvent
-from kanorio_refunds.domain.ids import (
+from kanorio_refunds.domain import (
+    FULL,
+    ActivityEntry,
+    ActivityKind,
+    Actor,
     ActorId,
-    ChargeId,
-    EventId,
-    GatewayRefundId,
+    Currency,
+    Eligibility,
+    EventEffect,
+    EventOutcome,
+    FeePolicy,
+    GatewayEvent,
+    Money,
+    Notice,
+    Order,
+    OrderDetails,
     OrderId,
-    PaymentIntentId,
-    QuoteId,
-    RefundId,
-    SiteId,
-)
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.order import ActivityEntry, ActivityKind, Order, OrderStatus
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentRecord, PaymentSnapshot
-from kanorio_refunds.domain.quote import Notice, RefundQuote
-from kanorio_refunds.domain.refund import (
-    GatewayEventRecord,
+    OrderStatus,
+    PaymentRecord,
     Refund,
-    RefundOrigin,
+    RefundId,
+    RefundQuote,
     RefundReason,
     RefundStatus,
+    Role,
+    SiteId,
 )
+from kanorio_refunds.errors import RefundError
 from kanorio_refunds.service import RefundService
 
 __all__ = [
@@ -74,62 +53,26 @@ __all__ = [
     "ActivityKind",
     "Actor",
     "ActorId",
-    "AmountExceedsRefundable",
-    "BalanceBreakdown",
-    "ChargeId",
-    "ConcurrencyConflict",
     "Currency",
-    "CurrencyMismatch",
     "Eligibility",
-    "EventId",
-    "EventKind",
+    "EventEffect",
     "EventOutcome",
-    "EventResult",
     "FeePolicy",
-    "FullAmount",
     "GatewayEvent",
-    "GatewayEventRecord",
-    "GatewayMisconfigured",
-    "GatewayProtocolError",
-    "GatewayRefund",
-    "GatewayRefundId",
-    "GatewayRejected",
-    "GatewayUnavailable",
-    "IllegalTransition",
-    "Ineligibility",
-    "InvalidAmount",
-    "InvalidEvent",
-    "InvalidNotes",
-    "InvalidPaymentRecord",
-    "InvalidQuote",
-    "InvalidReason",
-    "InvalidSignature",
     "Money",
-    "NotEligible",
-    "NotesRequired",
     "Notice",
     "Order",
-    "OrderAlreadyExists",
     "OrderDetails",
     "OrderId",
-    "OrderNotFound",
     "OrderStatus",
-    "PaymentIntentId",
     "PaymentRecord",
-    "PaymentSnapshot",
-    "PermissionDenied",
-    "QuoteId",
     "Refund",
     "RefundError",
     "RefundId",
-    "RefundNotFound",
-    "RefundOrigin",
     "RefundQuote",
     "RefundReason",
     "RefundService",
     "RefundStatus",
     "Role",
     "SiteId",
-    "StaleQuote",
-    "UnknownCurrency",
 ]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from kanorio_refunds.domain.ids import ChargeId, EventId, OrderId, PaymentIntentId
-from kanorio_refunds.domain.order import Order
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentSnapshot, RefundRequest
+from kanorio_refunds.domain._ids import ChargeId, EventId, OrderId, PaymentIntentId
+from kanorio_refunds.domain._order import Order
+from kanorio_refunds.domain._payment import GatewayRefund, LivePayment, RefundRequest
 
 
 class OrderRepository(Protocol):
@@ -61,7 +61,7 @@ class PaymentGateway(Protocol):
 
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> PaymentSnapshot:
+    ) -> LivePayment:
         """Live data for a payment (B4): captured, fees, settlement, refunded, disputed, and every
         refund of it with its status and metadata. Read-only, idempotent."""
         ...

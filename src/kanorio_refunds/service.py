@@ -14,12 +14,33 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.actor import Actor
-from kanorio_refunds.domain.amount import FULL, FullAmount, resolve_amount
-from kanorio_refunds.domain.balance import FeePolicy
-from kanorio_refunds.domain.details import OrderDetails, order_details
-from kanorio_refunds.domain.eligibility import Eligibility, check_eligibility
-from kanorio_refunds.domain.errors import (
+from kanorio_refunds.domain._actor import Actor
+from kanorio_refunds.domain._amount import FULL, FullAmount, resolve_amount
+from kanorio_refunds.domain._balance import FeePolicy
+from kanorio_refunds.domain._details import OrderDetails, order_details
+from kanorio_refunds.domain._eligibility import Eligibility, check_eligibility
+from kanorio_refunds.domain._events import EventEffect, EventKind, EventOutcome, GatewayEvent
+from kanorio_refunds.domain._ids import OrderId, RefundId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._notes import validate_reason_and_notes
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order
+from kanorio_refunds.domain._payment import (
+    GatewayRefund,
+    RefundRequest,
+    idempotency_key_for,
+    refund_metadata,
+)
+from kanorio_refunds.domain._quote import RefundQuote, quote_id_for, quote_notices
+from kanorio_refunds.domain._reconcile import (
+    EventRef,
+    Observation,
+    observe_refund,
+    reconcile,
+    rederive_status,
+)
+from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundReason, RefundStatus
+from kanorio_refunds.domain._status import derive_order_status
+from kanorio_refunds.errors import (
     ConcurrencyConflict,
     GatewayProtocolError,
     GatewayRejected,
@@ -28,27 +49,6 @@ from kanorio_refunds.domain.errors import (
     PermissionDenied,
     StaleQuote,
 )
-from kanorio_refunds.domain.events import EventKind, EventOutcome, EventResult, GatewayEvent
-from kanorio_refunds.domain.ids import OrderId, RefundId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.notes import validate_reason_and_notes
-from kanorio_refunds.domain.order import ActivityEntry, ActivityKind, Order
-from kanorio_refunds.domain.payment import (
-    GatewayRefund,
-    RefundRequest,
-    idempotency_key_for,
-    refund_metadata,
-)
-from kanorio_refunds.domain.quote import RefundQuote, quote_id_for, quote_notices
-from kanorio_refunds.domain.reconcile import (
-    EventRef,
-    Observation,
-    observe_refund,
-    reconcile,
-    rederive_status,
-)
-from kanorio_refunds.domain.refund import Refund, RefundOrigin, RefundReason, RefundStatus
-from kanorio_refunds.domain.status import derive_order_status
 from kanorio_refunds.ports import Clock, OrderRepository, PaymentGateway, ProcessedEvents
 
 _REFUND_EVENTS: Final = frozenset(
@@ -264,22 +264,22 @@ class RefundService:
         that live read, ``GatewayMisconfigured`` or ``GatewayProtocolError``.
         """
         if self.processed_events is not None and self.processed_events.seen(event.id):
-            return EventOutcome(event.id, EventResult.DUPLICATE, message="already applied")
+            return EventOutcome(event.id, EventEffect.DUPLICATE, message="already applied")
         kind = event.kind
         if kind is EventKind.IGNORED or (kind in _REFUND_EVENTS and not event.refunds):
             self._remember(event)
-            return EventOutcome(event.id, EventResult.IGNORED, message=f"{event.type} ignored")
+            return EventOutcome(event.id, EventEffect.IGNORED, message=f"{event.type} ignored")
         order = self.orders.find_by_payment(event.payment_intent_id, event.charge_id)
         if order is None:
             return EventOutcome(
                 event.id,
-                EventResult.UNKNOWN_ORDER,
+                EventEffect.UNKNOWN_ORDER,
                 message=f"no order is paid by {event.payment_intent_id or event.charge_id}",
             )
         if kind in _PAYMENT_EVENTS:
             before = order.version
             after = self._live(order.id)
-            result = EventResult.APPLIED if after.version != before else EventResult.UNCHANGED
+            result = EventEffect.APPLIED if after.version != before else EventEffect.UNCHANGED
             self._remember(event)
             return EventOutcome(event.id, result, order.id)
 
@@ -558,11 +558,11 @@ def _submitting_refund(quote: RefundQuote, actor: Actor, now: datetime) -> Refun
     )
 
 
-def _event_result(observations: list[Observation]) -> EventResult:
+def _event_result(observations: list[Observation]) -> EventEffect:
     if any(o in (Observation.APPLIED, Observation.IMPORTED) for o in observations):
-        return EventResult.APPLIED
+        return EventEffect.APPLIED
     if any(o is Observation.STALE for o in observations):
-        return EventResult.STALE
+        return EventEffect.STALE
     if observations and all(o is Observation.DUPLICATE for o in observations):
-        return EventResult.DUPLICATE
-    return EventResult.UNCHANGED
+        return EventEffect.DUPLICATE
+    return EventEffect.UNCHANGED

@@ -3,9 +3,9 @@
 ``gateway``: a ``GatewayHarness`` per ``PaymentGateway`` adapter, each over its own fresh
 ``FakeStripe`` model:
 
-* ``memory``: ``InMemoryGateway(FakeStripe)``, calling the model in-process;
+* ``memory``: ``FakeStripeGateway(FakeStripe)``, calling the model in-process;
 * ``stripe``: ``StripeGateway`` over a real ``stripe.StripeClient`` whose HTTP transport is
-  ``tests.stripe_http_backend.FakeStripeHTTPClient`` serving the same model (every request and
+  ``testing.stripe_http.FakeStripeHTTPClient`` serving the same model (every request and
   response checked against Stripe's OpenAPI subset; any off-spec traffic fails the test).
 
 ``repository``: an empty ``OrderRepository`` per adapter in ``REPOSITORY_FACTORIES`` (today
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kanorio_refunds.adapters.fake_stripe import FakeStripe
-from kanorio_refunds.adapters.memory import InMemoryGateway, InMemoryOrderRepository
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository
 from kanorio_refunds.adapters.stripe import StripeGateway
 from kanorio_refunds.ports import OrderRepository, PaymentGateway
-from tests.stripe_http_backend import FakeStripeHTTPClient, make_client, transport_of
+from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway
+from kanorio_refunds.testing.stripe_http import FakeStripeHTTPClient, make_client, transport_of
 
 
 @dataclass
@@ -48,7 +48,7 @@ class GatewayHarness:
 
 
 def _memory(model: FakeStripe, refund_application_fee: bool) -> GatewayHarness:
-    gateway = InMemoryGateway(model, refund_application_fee=refund_application_fee)
+    gateway = FakeStripeGateway(model, refund_application_fee=refund_application_fee)
     return GatewayHarness("memory", model, gateway)
 
 

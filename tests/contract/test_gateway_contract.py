@@ -1,6 +1,6 @@
 """The ``PaymentGateway`` port contract, run against every gateway adapter (see conftest.py).
 
-Same inputs, same observable results: ``InMemoryGateway`` over ``FakeStripe`` and
+Same inputs, same observable results: ``FakeStripeGateway`` over ``FakeStripe`` and
 ``StripeGateway`` over the real SDK and the fake HTTP backend serving the same model must give
 equal snapshots, refunds and errors. ``test_both_gateways_observe_the_same_history`` runs one
 scenario through both and compares everything they return.
@@ -14,20 +14,10 @@ from typing import Any
 
 import pytest
 
-from kanorio_refunds.adapters.fake_stripe import FakeStripe, Fault
-from kanorio_refunds.adapters.memory import paid_order
-from kanorio_refunds.domain.errors import (
-    GatewayProtocolError,
-    GatewayRejected,
-    GatewayUnavailable,
-    InvalidAmount,
-    OrderNotFound,
-    RefundError,
-)
-from kanorio_refunds.domain.ids import ChargeId, PaymentIntentId, RefundId
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.order import Order
-from kanorio_refunds.domain.payment import (
+from kanorio_refunds.domain._ids import ChargeId, PaymentIntentId, RefundId
+from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._order import Order
+from kanorio_refunds.domain._payment import (
     METADATA_NOTES,
     METADATA_ORDER_ID,
     METADATA_REASON,
@@ -37,7 +27,16 @@ from kanorio_refunds.domain.payment import (
     idempotency_key_for,
     refund_metadata,
 )
-from kanorio_refunds.domain.refund import RefundReason, RefundStatus
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
+from kanorio_refunds.errors import (
+    GatewayProtocolError,
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidAmount,
+    OrderNotFound,
+    RefundError,
+)
+from kanorio_refunds.testing.fake_stripe import FakeStripe, Fault, stripe_paid_order
 from tests.contract.conftest import GATEWAY_BUILDERS, GatewayHarness, MakeHarness
 
 # ---------------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def _order(
     order_id: str = "ord_1",
 ) -> Order:
     settle = settlement or currency
-    return paid_order(
+    return stripe_paid_order(
         model,
         order_id=order_id,
         site_id="shop-1",
@@ -140,7 +139,7 @@ def test_snapshot_of_a_payment_with_stripe_and_platform_fees(gateway: GatewayHar
     assert record.exchange_rate is None
     assert record.disputed is False
     assert snapshot.refunds == ()
-    assert record == order.payment  # what paid_order read from the model directly
+    assert record == order.payment  # what stripe_paid_order read from the model directly
 
 
 def test_snapshot_by_charge_only_is_the_same_payment(gateway: GatewayHarness) -> None:

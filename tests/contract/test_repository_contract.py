@@ -15,8 +15,7 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from kanorio_refunds.domain.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound
-from kanorio_refunds.domain.ids import (
+from kanorio_refunds.domain._ids import (
     ActorId,
     ChargeId,
     EventId,
@@ -27,16 +26,17 @@ from kanorio_refunds.domain.ids import (
     RefundId,
     SiteId,
 )
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.order import ActivityEntry, ActivityKind, Order, OrderStatus
-from kanorio_refunds.domain.payment import PaymentRecord
-from kanorio_refunds.domain.refund import (
-    GatewayEventRecord,
+from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
+from kanorio_refunds.domain._payment import PaymentRecord
+from kanorio_refunds.domain._refund import (
     Refund,
+    RefundEventEntry,
     RefundOrigin,
     RefundReason,
     RefundStatus,
 )
+from kanorio_refunds.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound
 from kanorio_refunds.ports import OrderRepository
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -97,10 +97,10 @@ def _rich_order() -> Order:
         gateway_refund_id=GatewayRefundId("re_1"),
         status_as_of=T0 + timedelta(seconds=5),
         events=(
-            GatewayEventRecord(
+            RefundEventEntry(
                 EventId("evt_1"), "refund.created", T0, RefundStatus.PENDING, applied=True
             ),
-            GatewayEventRecord(
+            RefundEventEntry(
                 EventId("evt_2"),
                 "refund.updated",
                 T0 + timedelta(seconds=5),

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.amount import FULL, resolve_amount
-from kanorio_refunds.domain.errors import AmountExceedsRefundable, CurrencyMismatch, InvalidAmount
-from kanorio_refunds.domain.money import Money, stripe_step
+from kanorio_refunds.domain._amount import FULL, resolve_amount
+from kanorio_refunds.domain._money import Money, stripe_step
+from kanorio_refunds.errors import AmountExceedsRefundable, CurrencyMismatch, InvalidAmount
 from kanorio_refunds.testing import strategies as kst
 
 

@@ -9,18 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.balance import (
+from kanorio_refunds.domain._balance import (
     FeePolicy,
     fee_in_order_currency,
     refundable_balance,
     reserved_amount,
 )
-from kanorio_refunds.domain.errors import InvalidPaymentRecord
-from kanorio_refunds.domain.money import Currency, Money, stripe_step
-from kanorio_refunds.domain.order import Order
-from kanorio_refunds.domain.payment import PaymentRecord
-from kanorio_refunds.domain.reconcile import reconcile
-from kanorio_refunds.domain.refund import Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.domain._money import Currency, Money, stripe_step
+from kanorio_refunds.domain._order import Order
+from kanorio_refunds.domain._payment import PaymentRecord
+from kanorio_refunds.domain._reconcile import reconcile
+from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.errors import InvalidPaymentRecord
 from kanorio_refunds.testing import T0, gateway_refund, paid_order, payment_record, refund
 from kanorio_refunds.testing import strategies as kst
 

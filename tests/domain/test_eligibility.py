@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from kanorio_refunds.domain.actor import Actor, Role
-from kanorio_refunds.domain.balance import FeePolicy
-from kanorio_refunds.domain.eligibility import (
+from kanorio_refunds.domain._actor import Actor, Role
+from kanorio_refunds.domain._balance import FeePolicy
+from kanorio_refunds.domain._eligibility import (
     NO_REFUNDABLE_BALANCE,
     NO_VALID_PAYMENT,
     NOT_OWNER_OR_ADMIN,
@@ -15,11 +15,11 @@ from kanorio_refunds.domain.eligibility import (
     STATUS_NOT_REFUNDABLE,
     check_eligibility,
 )
-from kanorio_refunds.domain.errors import NotEligible
-from kanorio_refunds.domain.ids import ActorId, SiteId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import Order, OrderStatus
-from kanorio_refunds.domain.refund import RefundStatus
+from kanorio_refunds.domain._ids import ActorId, SiteId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._refund import RefundStatus
+from kanorio_refunds.errors import NotEligible
 from kanorio_refunds.testing import (
     admin,
     admin_of_other_site,

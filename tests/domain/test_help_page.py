@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import pytest
 
-from kanorio_refunds.domain.actor import Actor
-from kanorio_refunds.domain.amount import FULL, FullAmount, resolve_amount
-from kanorio_refunds.domain.eligibility import (
+from kanorio_refunds.domain._actor import Actor
+from kanorio_refunds.domain._amount import FULL, FullAmount, resolve_amount
+from kanorio_refunds.domain._eligibility import (
     NO_REFUNDABLE_BALANCE,
     STATUS_NOT_REFUNDABLE,
     check_eligibility,
 )
-from kanorio_refunds.domain.errors import AmountExceedsRefundable, NotEligible, NotesRequired
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.notes import validate_reason_and_notes
-from kanorio_refunds.domain.order import Order, OrderStatus
-from kanorio_refunds.domain.refund import RefundReason, RefundStatus
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._notes import validate_reason_and_notes
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
+from kanorio_refunds.errors import AmountExceedsRefundable, NotEligible, NotesRequired
 from kanorio_refunds.testing import admin, owner, paid_order, refund, with_refunds
 
 

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
-from kanorio_refunds.domain.money import (
+from kanorio_refunds.domain._money import (
     ISO_EXPONENTS,
     Currency,
     Money,
@@ -19,6 +18,7 @@ from kanorio_refunds.domain.money import (
     from_stripe_amount,
     total,
 )
+from kanorio_refunds.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
 from kanorio_refunds.testing import strategies as kst
 
 USD = Currency.of("USD")

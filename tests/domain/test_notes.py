@@ -8,15 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.balance import refundable_balance
-from kanorio_refunds.domain.errors import InvalidNotes, InvalidReason, NotesRequired
-from kanorio_refunds.domain.ids import OrderId, RefundId
-from kanorio_refunds.domain.notes import (
+from kanorio_refunds.domain._balance import refundable_balance
+from kanorio_refunds.domain._ids import OrderId, RefundId
+from kanorio_refunds.domain._notes import (
     MAX_NOTES_LENGTH,
     normalize_notes,
     validate_reason_and_notes,
 )
-from kanorio_refunds.domain.payment import (
+from kanorio_refunds.domain._payment import (
     METADATA_NOTES,
     METADATA_ORDER_ID,
     METADATA_REASON,
@@ -25,8 +24,9 @@ from kanorio_refunds.domain.payment import (
     refund_metadata,
     stripe_reason,
 )
-from kanorio_refunds.domain.quote import Notice, quote_notices
-from kanorio_refunds.domain.refund import RefundReason
+from kanorio_refunds.domain._quote import Notice, quote_notices
+from kanorio_refunds.domain._refund import RefundReason
+from kanorio_refunds.errors import InvalidNotes, InvalidReason, NotesRequired
 from kanorio_refunds.testing import paid_order
 from kanorio_refunds.testing import strategies as kst
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from kanorio_refunds.domain.balance import BalanceBreakdown, FeePolicy, refundable_balance
-from kanorio_refunds.domain.ids import ActorId, OrderId, QuoteId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import OrderStatus
-from kanorio_refunds.domain.quote import Notice, RefundQuote, quote_id_for, quote_notices
-from kanorio_refunds.domain.refund import RefundReason
+from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy, refundable_balance
+from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import OrderStatus
+from kanorio_refunds.domain._quote import Notice, RefundQuote, quote_id_for, quote_notices
+from kanorio_refunds.domain._refund import RefundReason
 from kanorio_refunds.testing import paid_order
 
 ORDER = OrderId("order-1")

@@ -8,12 +8,12 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
-from kanorio_refunds.domain.ids import EventId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import ActivityKind, Order, OrderStatus
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentRecord
-from kanorio_refunds.domain.reconcile import (
+from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain._ids import EventId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import ActivityKind, Order, OrderStatus
+from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
+from kanorio_refunds.domain._reconcile import (
     EventRef,
     Observation,
     external_refund_id,
@@ -21,7 +21,7 @@ from kanorio_refunds.domain.reconcile import (
     reconcile,
     refresh_payment,
 )
-from kanorio_refunds.domain.refund import Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
 from kanorio_refunds.testing import (
     T0,
     evolve_payment,
@@ -273,8 +273,8 @@ def test_a_newer_report_moves_a_refund_only_along_s3(
 ) -> None:
     """S3, L5: a newer report applies exactly when the state machine reaches it: directly, or
     through the states whose reports were missed (each step an S3 move); otherwise it is stale."""
-    from kanorio_refunds.domain.reconcile import _missed_statuses
-    from kanorio_refunds.domain.refund import refund_transition_allowed
+    from kanorio_refunds.domain._reconcile import _missed_statuses
+    from kanorio_refunds.domain._refund import refund_transition_allowed
 
     order = paid_order()
     local = refund(
@@ -309,7 +309,7 @@ def test_an_older_failure_still_applies_when_s3_allows(
 ) -> None:
     """L5, S3: FAILED and CANCELED are final at Stripe, so a report of one is never stale, however
     old it looks (clock skew): it applies whenever S3 allows the move, releasing the amount."""
-    from kanorio_refunds.domain.refund import refund_transition_allowed
+    from kanorio_refunds.domain._refund import refund_transition_allowed
 
     order = paid_order()
     as_of = T0 + timedelta(hours=1)
@@ -336,8 +336,8 @@ def test_an_older_failure_still_applies_when_s3_allows(
 def test_missed_statuses_walk_only_s3_moves() -> None:
     """S3: the walk through missed states is the shortest path of S3 moves, never out of a final
     status and never back to SUBMITTING."""
-    from kanorio_refunds.domain.reconcile import _missed_statuses
-    from kanorio_refunds.domain.refund import refund_transition_allowed
+    from kanorio_refunds.domain._reconcile import _missed_statuses
+    from kanorio_refunds.domain._refund import refund_transition_allowed
 
     assert _missed_statuses(RefundStatus.SUCCEEDED, RefundStatus.PENDING) == (
         RefundStatus.REQUIRES_ACTION,

@@ -10,21 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain import order as order_module
-from kanorio_refunds.domain import refund as refund_module
-from kanorio_refunds.domain.errors import IllegalTransition
-from kanorio_refunds.domain.order import (
+from kanorio_refunds.domain import _order as order_module
+from kanorio_refunds.domain import _refund as refund_module
+from kanorio_refunds.domain._order import (
     Order,
     OrderStatus,
     check_order_transition,
     order_transition_allowed,
 )
-from kanorio_refunds.domain.refund import (
+from kanorio_refunds.domain._refund import (
     Refund,
     RefundStatus,
     check_refund_transition,
     refund_transition_allowed,
 )
+from kanorio_refunds.errors import IllegalTransition
 from kanorio_refunds.testing import T0, paid_order, refund
 
 OS = OrderStatus

@@ -11,7 +11,7 @@ from .support import ADMIN, BUYER, OTHER_SITE_ADMIN, OWNER, STAFF, World
 
 @pytest.fixture
 def world() -> World:
-    """FakeStripe → InMemoryGateway, InMemoryOrderRepository, ManualClock (1 s tick),
+    """FakeStripe → FakeStripeGateway, InMemoryOrderRepository, ManualClock (1 s tick),
     InMemoryProcessedEvents and a RefundService over them; no order yet."""
     return World.build()
 

@@ -1,7 +1,7 @@
 """Shared building blocks of the service tests: the in-memory world, its actors and spies.
 
 The world is the library's own in-memory stack: ``FakeStripe`` (the Stripe model) behind
-``InMemoryGateway``, an ``InMemoryOrderRepository``, a ``ManualClock`` ticking one second per
+``FakeStripeGateway``, an ``InMemoryOrderRepository``, a ``ManualClock`` ticking one second per
 read (shared with FakeStripe, so local and Stripe timestamps are comparable) and
 ``InMemoryProcessedEvents``.
 """
@@ -28,20 +28,19 @@ from kanorio_refunds import (
     Role,
     SiteId,
 )
-from kanorio_refunds.adapters.fake_stripe import RequestRecord
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    ManualClock,
-    paid_order,
-)
-from kanorio_refunds.adapters.stripe_objects import parse_event
-from kanorio_refunds.domain.balance import refundable_balance
-from kanorio_refunds.domain.ids import ChargeId, PaymentIntentId
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentSnapshot, RefundRequest
+from kanorio_refunds.adapters._stripe_json import parse_event
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
+from kanorio_refunds.domain._balance import refundable_balance
+from kanorio_refunds.domain._ids import ChargeId, PaymentIntentId
+from kanorio_refunds.domain._payment import GatewayRefund, LivePayment, RefundRequest
 from kanorio_refunds.service import RefundService
+from kanorio_refunds.testing.fake_stripe import (
+    FakeStripe,
+    FakeStripeGateway,
+    RequestRecord,
+    stripe_paid_order,
+)
 
 SITE: Final = SiteId("shop-1")
 OTHER_SITE: Final = SiteId("shop-2")
@@ -85,7 +84,7 @@ class World:
     """One in-memory deployment: Stripe, the gateway over it, the orders, the clock, a service."""
 
     stripe: FakeStripe
-    gateway: InMemoryGateway
+    gateway: FakeStripeGateway
     orders: InMemoryOrderRepository
     clock: ManualClock
     processed: InMemoryProcessedEvents
@@ -102,7 +101,7 @@ class World:
     ) -> World:
         clock = ManualClock(START, tick=tick)
         stripe = FakeStripe(clock=clock.unix_seconds, default_refund_status=default_refund_status)
-        gateway = InMemoryGateway(stripe)
+        gateway = FakeStripeGateway(stripe)
         orders = InMemoryOrderRepository()
         processed = InMemoryProcessedEvents()
         service = RefundService(
@@ -137,7 +136,7 @@ class World:
         exchange_rate: Decimal | None = None,
     ) -> Order:
         return self.orders.add(
-            paid_order(
+            stripe_paid_order(
                 self.stripe,
                 order_id=order_id,
                 site_id=site_id,
@@ -204,7 +203,7 @@ class SpyGateway:
 
     def __init__(
         self,
-        inner: InMemoryGateway,
+        inner: FakeStripeGateway,
         *,
         before_create: Callable[[RefundRequest], None] | None = None,
         before_fetch: Callable[[], None] | None = None,
@@ -216,7 +215,7 @@ class SpyGateway:
 
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> PaymentSnapshot:
+    ) -> LivePayment:
         if self.before_fetch is not None:
             self.before_fetch()
         return self.inner.fetch_payment(payment_intent_id, charge_id)

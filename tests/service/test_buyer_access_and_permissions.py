@@ -9,15 +9,8 @@ from typing import Any
 import attrs
 import pytest
 
-from kanorio_refunds import (
-    FULL,
-    ActivityKind,
-    Actor,
-    Order,
-    PermissionDenied,
-    RefundQuote,
-    RefundService,
-)
+from kanorio_refunds import FULL, ActivityKind, Actor, Order, RefundQuote, RefundService
+from kanorio_refunds.errors import PermissionDenied
 
 from .support import ADMIN, NOT_ALLOWED, ORDER_ID, OWNER, World, usd
 

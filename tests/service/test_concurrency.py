@@ -16,18 +16,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kanorio_refunds import (
-    AmountExceedsRefundable,
-    ConcurrencyConflict,
-    NotEligible,
     OrderStatus,
     Refund,
     RefundError,
     RefundQuote,
     RefundService,
     RefundStatus,
+)
+from kanorio_refunds.errors import (
+    AmountExceedsRefundable,
+    ConcurrencyConflict,
+    NotEligible,
     StaleQuote,
 )
-from kanorio_refunds.adapters.memory import Fault
+from kanorio_refunds.testing.fake_stripe import Fault
 
 from .support import (
     ADMIN,

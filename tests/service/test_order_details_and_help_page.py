@@ -10,14 +10,14 @@ from kanorio_refunds import (
     FULL,
     ActivityKind,
     Actor,
-    EventResult,
+    EventEffect,
     GatewayEvent,
-    NotEligible,
     Order,
     OrderStatus,
     RefundStatus,
 )
-from kanorio_refunds.adapters.stripe_objects import parse_event
+from kanorio_refunds.adapters._stripe_json import parse_event
+from kanorio_refunds.errors import NotEligible
 
 from .support import NET, ORDER_ID, World, usd
 
@@ -58,7 +58,7 @@ def test_details_show_the_stripe_event_timeline_of_each_refund(owner: Actor) -> 
 
     outcomes = world.apply_new_events()
 
-    assert all(o.result is not EventResult.UNKNOWN_ORDER for o in outcomes)
+    assert all(o.effect is not EventEffect.UNKNOWN_ORDER for o in outcomes)
     details = world.service.order_details(ORDER_ID, owner)
     (shown,) = details.refunds
     assert shown.status is RefundStatus.SUCCEEDED
@@ -86,7 +86,7 @@ def test_details_show_the_stripe_event_timeline_of_each_refund(owner: Actor) -> 
     # redelivering every event changes nothing
     version = world.order().version
     again = [world.service.apply_event(e) for e in _parsed(world)]
-    assert {o.result for o in again} == {EventResult.DUPLICATE}
+    assert {o.effect for o in again} == {EventEffect.DUPLICATE}
     assert world.order().version == version
 
 

@@ -11,26 +11,28 @@ from kanorio_refunds import (
     FULL,
     ActivityKind,
     Actor,
-    GatewayRejected,
-    InvalidQuote,
-    NotEligible,
     Order,
     OrderStatus,
-    PermissionDenied,
     RefundError,
-    RefundOrigin,
     RefundReason,
     RefundStatus,
-    StaleQuote,
 )
-from kanorio_refunds.adapters.memory import Fault
-from kanorio_refunds.domain.payment import (
+from kanorio_refunds.domain import RefundOrigin
+from kanorio_refunds.domain._payment import (
     METADATA_NOTES,
     METADATA_ORDER_ID,
     METADATA_REASON,
     METADATA_REFUND_ID,
     RefundRequest,
 )
+from kanorio_refunds.errors import (
+    GatewayRejected,
+    InvalidQuote,
+    NotEligible,
+    PermissionDenied,
+    StaleQuote,
+)
+from kanorio_refunds.testing.fake_stripe import Fault
 
 from .support import NET, ORDER_ID, START, SpyGateway, World, reserved_minor, stored_refundable, usd
 

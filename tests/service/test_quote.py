@@ -10,18 +10,16 @@ from kanorio_refunds import (
     FULL,
     ActivityKind,
     Actor,
-    AmountExceedsRefundable,
-    CurrencyMismatch,
     FeePolicy,
     Money,
-    NotesRequired,
     Notice,
     Order,
     OrderStatus,
-    RefundOrigin,
     RefundReason,
     RefundStatus,
 )
+from kanorio_refunds.domain import RefundOrigin
+from kanorio_refunds.errors import AmountExceedsRefundable, CurrencyMismatch, NotesRequired
 
 from .support import NET, ORDER_ID, TOTAL, World, eur, usd
 

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kanorio_refunds import (
-    ActivityKind,
-    Actor,
-    GatewayProtocolError,
-    GatewayRefund,
-    GatewayRejected,
-    GatewayUnavailable,
-    Order,
-    OrderStatus,
-    RefundQuote,
-    RefundStatus,
-)
-from kanorio_refunds.adapters.memory import Fault
-from kanorio_refunds.domain.payment import RefundRequest
+from kanorio_refunds import ActivityKind, Actor, Order, OrderStatus, RefundQuote, RefundStatus
+from kanorio_refunds.domain import GatewayRefund
+from kanorio_refunds.domain._payment import RefundRequest
+from kanorio_refunds.errors import GatewayProtocolError, GatewayRejected, GatewayUnavailable
+from kanorio_refunds.testing.fake_stripe import Fault
 
 from .support import NET, ORDER_ID, SpyGateway, World, reserved_minor, stored_refundable, usd
 

@@ -9,24 +9,22 @@ import pytest
 
 from kanorio_refunds import (
     ActivityKind,
-    EventId,
+    EventEffect,
     EventOutcome,
-    EventResult,
     GatewayEvent,
-    GatewayRejected,
-    GatewayUnavailable,
     OrderStatus,
-    RefundOrigin,
     RefundStatus,
 )
-from kanorio_refunds.adapters.memory import Fault
-from kanorio_refunds.adapters.stripe_objects import parse_event
-from kanorio_refunds.domain.balance import refundable_balance
+from kanorio_refunds.adapters._stripe_json import parse_event
+from kanorio_refunds.domain import EventId, RefundOrigin
+from kanorio_refunds.domain._balance import refundable_balance
+from kanorio_refunds.errors import GatewayRejected, GatewayUnavailable
+from kanorio_refunds.testing.fake_stripe import Fault
 from tests.service_events.world import ORDER_ID, OWNER, World, of_type, usd
 
 
-def results(outcomes: list[EventOutcome]) -> list[EventResult]:
-    return [o.result for o in outcomes]
+def results(outcomes: list[EventOutcome]) -> list[EventEffect]:
+    return [o.effect for o in outcomes]
 
 
 def test_a_duplicate_event_changes_nothing() -> None:
@@ -39,8 +37,8 @@ def test_a_duplicate_event_changes_nothing() -> None:
     first = w.service.apply_event(parse_event(updated))
     after_first = w.order
     second = w.service.apply_event(parse_event(updated))
-    assert first.result is EventResult.APPLIED
-    assert second.result is EventResult.DUPLICATE
+    assert first.effect is EventEffect.APPLIED
+    assert second.effect is EventEffect.DUPLICATE
     assert w.order == after_first
     assert w.order.refund(refund.id).status is RefundStatus.SUCCEEDED
 
@@ -55,7 +53,7 @@ def test_a_duplicate_event_in_another_process_changes_nothing() -> None:
     w.services[0].apply_event(parse_event(updated))
     after_first = w.order
     again = w.services[1].apply_event(parse_event(updated))
-    assert again.result is EventResult.DUPLICATE
+    assert again.effect is EventEffect.DUPLICATE
     assert w.order == after_first
 
 
@@ -67,7 +65,7 @@ def test_reordered_events_end_in_the_newest_status() -> None:
     w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "succeeded")
     events = of_type(w.new_events(), "refund.created", "refund.updated")
     outcomes = w.deliver(list(reversed(events)))
-    assert results(outcomes) == [EventResult.APPLIED, EventResult.STALE]
+    assert results(outcomes) == [EventEffect.APPLIED, EventEffect.STALE]
     recorded = w.order.refund(refund.id)
     assert recorded.status is RefundStatus.SUCCEEDED
     assert [(e.type, e.status, e.applied) for e in recorded.events] == [
@@ -89,9 +87,9 @@ def test_a_stale_pending_after_failed_never_moves_the_refund_back() -> None:
     to_pending, to_failed, failed = events[1:]
     assert to_pending["data"]["object"]["status"] == "pending"
     assert results(w.deliver([failed, to_failed, to_pending])) == [
-        EventResult.APPLIED,
-        EventResult.UNCHANGED,
-        EventResult.STALE,
+        EventEffect.APPLIED,
+        EventEffect.UNCHANGED,
+        EventEffect.STALE,
     ]
     recorded = w.order.refund(refund.id)
     assert recorded.status is RefundStatus.FAILED
@@ -115,7 +113,7 @@ def test_late_failure_after_succeeded_reopens_a_refunded_order() -> None:
     )
     activity_before = len(w.order.activity)
     outcomes = w.deliver_new()
-    assert EventResult.APPLIED in results(outcomes)
+    assert EventEffect.APPLIED in results(outcomes)
     order = w.order
     failed = order.refund(first.id)
     assert failed.status is RefundStatus.FAILED
@@ -166,7 +164,7 @@ def test_a_dashboard_refund_is_imported_once_from_its_events() -> None:
     w = World(default_refund_status="pending")
     made = w.dashboard_refund(usd("20.00"), reason="requested_by_customer")
     outcomes = w.deliver_new()
-    assert EventResult.APPLIED in results(outcomes)
+    assert EventEffect.APPLIED in results(outcomes)
     w.stripe.set_refund_status(made["id"], "succeeded")
     w.deliver_new()
     (imported,) = w.order.refunds
@@ -191,7 +189,7 @@ def test_the_webhook_echo_before_the_create_response_is_not_imported() -> None:
 
     w.gateway.after_create.append(echo)
     refund = w.refund(usd("30.00"))
-    assert results(outcomes)[0] is EventResult.APPLIED  # refund.created: SUBMITTING → SUCCEEDED
+    assert results(outcomes)[0] is EventEffect.APPLIED  # refund.created: SUBMITTING → SUCCEEDED
     (recorded,) = w.order.refunds
     assert recorded.id == refund.id
     assert recorded.origin is RefundOrigin.LOCAL
@@ -225,8 +223,8 @@ def test_unknown_event_types_are_ignored() -> None:
         created_at=datetime(2026, 11, 26, tzinfo=UTC),
     )
     version = w.order.version
-    assert w.service.apply_event(event).result is EventResult.IGNORED
-    assert w.service.apply_event(event).result is EventResult.DUPLICATE
+    assert w.service.apply_event(event).effect is EventEffect.IGNORED
+    assert w.service.apply_event(event).effect is EventEffect.DUPLICATE
     assert w.order.version == version
 
 
@@ -237,7 +235,7 @@ def test_events_for_an_unknown_order_say_so() -> None:
     stray = w.stripe.create_payment(5000, "usd", stripe_fee=100)
     w.stripe.create_refund({"payment_intent": stray["id"], "amount": 1000})
     outcomes = w.deliver_new()
-    assert results(outcomes) == [EventResult.UNKNOWN_ORDER, EventResult.UNKNOWN_ORDER]
+    assert results(outcomes) == [EventEffect.UNKNOWN_ORDER, EventEffect.UNKNOWN_ORDER]
     assert all("no order" in o.message for o in outcomes)
     assert w.order.refunds == ()
 
@@ -248,7 +246,7 @@ def test_dispute_events_refresh_the_payment_and_block_refunds() -> None:
     w = World()
     w.stripe.open_dispute(w.pi)
     (created,) = w.deliver_new()
-    assert created.result is EventResult.APPLIED
+    assert created.effect is EventEffect.APPLIED
     order = w.order
     assert order.payment is not None
     assert order.payment.disputed
@@ -284,7 +282,7 @@ def test_a_charge_event_while_stripe_is_down_is_redelivered() -> None:
     w.gateway.arm_fault("read", Fault.SERVER_ERROR)
     with pytest.raises(GatewayUnavailable):
         w.service.apply_event(parse_event(event))
-    assert w.service.apply_event(parse_event(event)).result is EventResult.APPLIED
+    assert w.service.apply_event(parse_event(event)).effect is EventEffect.APPLIED
     assert w.order.payment is not None
     assert w.order.payment.disputed
 
@@ -359,7 +357,7 @@ def test_dispute_closed_events_refresh_the_payment(outcome: str, blocked: bool) 
     w.deliver_new()
     w.stripe.close_dispute(w.pi, outcome)
     (closed,) = w.deliver_new()
-    assert closed.result is (EventResult.APPLIED if not blocked else EventResult.UNCHANGED)
+    assert closed.effect is (EventEffect.APPLIED if not blocked else EventEffect.UNCHANGED)
     order = w.order
     assert order.payment is not None
     assert order.payment.disputed is blocked
@@ -384,7 +382,7 @@ def test_charge_refund_updated_alone_moves_the_refund(
     w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], stripe_status)
     (update,) = of_type(w.new_events(), "charge.refund.updated")
     outcome = w.service.apply_event(parse_event(update))
-    assert outcome.result is EventResult.APPLIED
+    assert outcome.effect is EventEffect.APPLIED
     assert w.order.refund(refund.id).status is expected
     assert w.order.status is order_status
 

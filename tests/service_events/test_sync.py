@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from kanorio_refunds import (
-    ActivityKind,
-    GatewayUnavailable,
-    OrderStatus,
-    RefundOrigin,
-    RefundStatus,
-)
-from kanorio_refunds.adapters.memory import Fault
-from kanorio_refunds.domain.balance import refundable_balance
-from kanorio_refunds.domain.payment import idempotency_key_for
+from kanorio_refunds import ActivityKind, OrderStatus, RefundStatus
+from kanorio_refunds.domain import RefundOrigin
+from kanorio_refunds.domain._balance import refundable_balance
+from kanorio_refunds.domain._payment import idempotency_key_for
+from kanorio_refunds.errors import GatewayUnavailable
+from kanorio_refunds.testing.fake_stripe import Fault
 from tests.service_events.world import ORDER_ID, OWNER, Crash, World, usd
 
 

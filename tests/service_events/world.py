@@ -1,6 +1,6 @@
 """The in-memory world the gateway-truth tests (and the state machine) run in.
 
-``FakeStripe`` (the Stripe model) behind ``InMemoryGateway`` wrapped in a ``ChaosGateway`` that
+``FakeStripe`` (the Stripe model) behind ``FakeStripeGateway`` wrapped in a ``ChaosGateway`` that
 can crash the process around ``create_refund`` or run something in between (another service's
 sync, a webhook delivery), an ``InMemoryOrderRepository``, a ``ManualClock`` shared with
 FakeStripe (one second per read, so Stripe's and our timestamps are comparable) and one
@@ -20,7 +20,6 @@ from kanorio_refunds import (
     ActorId,
     EventOutcome,
     FeePolicy,
-    FullAmount,
     Money,
     Order,
     OrderId,
@@ -28,24 +27,24 @@ from kanorio_refunds import (
     Role,
     SiteId,
 )
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    Fault,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    ManualClock,
-    paid_order,
-)
-from kanorio_refunds.adapters.stripe_objects import parse_event
-from kanorio_refunds.domain.ids import ChargeId, PaymentIntentId
-from kanorio_refunds.domain.payment import (
+from kanorio_refunds.adapters._stripe_json import parse_event
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
+from kanorio_refunds.domain import FullAmount
+from kanorio_refunds.domain._ids import ChargeId, PaymentIntentId
+from kanorio_refunds.domain._payment import (
     METADATA_REFUND_ID,
     GatewayRefund,
-    PaymentSnapshot,
+    LivePayment,
     RefundRequest,
 )
 from kanorio_refunds.service import RefundService
+from kanorio_refunds.testing.fake_stripe import (
+    FakeStripe,
+    FakeStripeGateway,
+    Fault,
+    stripe_paid_order,
+)
 
 SITE: Final = SiteId("shop")
 ORDER_ID: Final = OrderId("order-1")
@@ -64,7 +63,7 @@ class Crash(Exception):
 
 
 class ChaosGateway:
-    """``PaymentGateway`` over ``InMemoryGateway`` with a hostile network and a mortal process.
+    """``PaymentGateway`` over ``FakeStripeGateway`` with a hostile network and a mortal process.
 
     ``arm_fault`` makes *our* next call of a port operation fail inside FakeStripe (injected just
     before forwarding, so a refund made in the Stripe dashboard never consumes it).
@@ -74,7 +73,7 @@ class ChaosGateway:
     around the next ``create_refund``, to interleave another process's work with this one.
     """
 
-    def __init__(self, inner: InMemoryGateway) -> None:
+    def __init__(self, inner: FakeStripeGateway) -> None:
         self.inner = inner
         self.stripe = inner.stripe
         self.faults: dict[str, list[tuple[Fault, str | None]]] = {"create": [], "read": []}
@@ -103,7 +102,7 @@ class ChaosGateway:
 
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> PaymentSnapshot:
+    ) -> LivePayment:
         self._inject("read", "retrieve_payment_intent" if payment_intent_id else "retrieve_charge")
         return self.inner.fetch_payment(payment_intent_id, charge_id)
 
@@ -168,12 +167,12 @@ class World:
             clock=lambda: clock.unix_seconds() + stripe_ahead_seconds,
             default_refund_status=default_refund_status,
         )
-        self.gateway = ChaosGateway(InMemoryGateway(self.stripe))
+        self.gateway = ChaosGateway(FakeStripeGateway(self.stripe))
         self.orders = ChaosOrders()
         total = total if total is not None else usd("100.00")
         stripe_fee = stripe_fee if stripe_fee is not None else usd("3.20")
         platform_fee = platform_fee if platform_fee is not None else usd("1.00")
-        order = paid_order(
+        order = stripe_paid_order(
             self.stripe,
             order_id=ORDER_ID,
             site_id=SITE,
@@ -213,7 +212,7 @@ class World:
 
     def dashboard_refund(self, amount: Money, **params: Any) -> JsonDict:
         """A refund made in the Stripe dashboard: no metadata of ours, no idempotency key."""
-        from kanorio_refunds.domain.money import to_stripe_amount
+        from kanorio_refunds.domain._money import to_stripe_amount
 
         return self.stripe.create_refund(
             {"payment_intent": self.pi, "amount": to_stripe_amount(amount), **params}

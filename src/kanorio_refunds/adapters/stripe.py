@@ -30,8 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from kanorio_refunds.adapters.clock import SystemClock
-from kanorio_refunds.adapters.stripe_objects import (
+from kanorio_refunds.adapters._stripe_json import (
     disputed_charge_id,
     error_from_stripe,
     latest_charge_of,
@@ -43,16 +42,17 @@ from kanorio_refunds.adapters.stripe_objects import (
     refund_params,
     refunds_oldest_first,
 )
-from kanorio_refunds.domain.errors import (
+from kanorio_refunds.adapters.clock import SystemClock
+from kanorio_refunds.domain._events import GatewayEvent
+from kanorio_refunds.domain._ids import ChargeId, PaymentIntentId
+from kanorio_refunds.domain._payment import GatewayRefund, LivePayment, RefundRequest
+from kanorio_refunds.errors import (
     GatewayMisconfigured,
     GatewayUnavailable,
     InvalidEvent,
     InvalidSignature,
     RefundError,
 )
-from kanorio_refunds.domain.events import GatewayEvent
-from kanorio_refunds.domain.ids import ChargeId, PaymentIntentId
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentSnapshot, RefundRequest
 from kanorio_refunds.ports import Clock
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class StripeGateway:
 
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> PaymentSnapshot:
+    ) -> LivePayment:
         """The payment as Stripe has it now (B4): the PaymentIntent with
         ``latest_charge.balance_transaction`` expanded (or the Charge with its
         ``balance_transaction``, when only a charge is known), the charge's disputes when Stripe
@@ -238,7 +238,7 @@ class StripeGateway:
         disputes = None if disputed_charge is None else self._all_disputes(disputed_charge)
         record = parse_payment(charge, payment_intent_id, disputes)
         refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
-        return PaymentSnapshot(record=record, refunds=refunds)
+        return LivePayment(record=record, refunds=refunds)
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds (L1, N4, M3): the amount in Stripe's units, Stripe's reason, our

@@ -17,10 +17,9 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from kanorio_refunds.domain.actor import Actor, Role
-from kanorio_refunds.domain.balance import FeePolicy
-from kanorio_refunds.domain.errors import CurrencyMismatch, InvalidAmount
-from kanorio_refunds.domain.ids import (
+from kanorio_refunds.domain._actor import Actor, Role
+from kanorio_refunds.domain._balance import FeePolicy
+from kanorio_refunds.domain._ids import (
     ActorId,
     ChargeId,
     GatewayRefundId,
@@ -29,11 +28,12 @@ from kanorio_refunds.domain.ids import (
     RefundId,
     SiteId,
 )
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.order import Order, OrderStatus
-from kanorio_refunds.domain.payment import GatewayRefund, PaymentRecord, refund_metadata
-from kanorio_refunds.domain.reconcile import rederive_status
-from kanorio_refunds.domain.refund import Refund, RefundOrigin, RefundReason, RefundStatus
+from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord, refund_metadata
+from kanorio_refunds.domain._reconcile import rederive_status
+from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundReason, RefundStatus
+from kanorio_refunds.errors import CurrencyMismatch, InvalidAmount
 
 __all__ = [
     "T0",

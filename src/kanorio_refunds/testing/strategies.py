@@ -23,9 +23,9 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from kanorio_refunds.domain.actor import Actor, Role
-from kanorio_refunds.domain.ids import ActorId, ChargeId, OrderId, PaymentIntentId, SiteId
-from kanorio_refunds.domain.money import (
+from kanorio_refunds.domain._actor import Actor, Role
+from kanorio_refunds.domain._ids import ActorId, ChargeId, OrderId, PaymentIntentId, SiteId
+from kanorio_refunds.domain._money import (
     ISO_EXPONENTS,
     STRIPE_MAX_DIGITS,
     STRIPE_MAX_DIGITS_BY_CURRENCY,
@@ -34,10 +34,10 @@ from kanorio_refunds.domain.money import (
     stripe_decimals,
     stripe_step,
 )
-from kanorio_refunds.domain.notes import MAX_NOTES_LENGTH
-from kanorio_refunds.domain.order import Order, OrderStatus
-from kanorio_refunds.domain.payment import PaymentRecord
-from kanorio_refunds.domain.refund import RefundReason
+from kanorio_refunds.domain._notes import MAX_NOTES_LENGTH
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._payment import PaymentRecord
+from kanorio_refunds.domain._refund import RefundReason
 
 __all__ = [
     "ACTOR_KINDS",

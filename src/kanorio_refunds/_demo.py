@@ -14,25 +14,24 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TextIO
 
-from kanorio_refunds.adapters.fake_stripe import Fault
-from kanorio_refunds.adapters.memory import (
-    FakeStripe,
-    InMemoryGateway,
-    InMemoryOrderRepository,
-    InMemoryProcessedEvents,
-    ManualClock,
-    paid_order,
-)
-from kanorio_refunds.adapters.stripe_objects import parse_event
-from kanorio_refunds.domain.actor import Actor, Role
-from kanorio_refunds.domain.amount import FULL
-from kanorio_refunds.domain.details import OrderDetails
-from kanorio_refunds.domain.errors import GatewayUnavailable, RefundError
-from kanorio_refunds.domain.ids import ActorId, SiteId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.quote import RefundQuote
-from kanorio_refunds.domain.refund import Refund
+from kanorio_refunds.adapters._stripe_json import parse_event
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
+from kanorio_refunds.domain._actor import Actor, Role
+from kanorio_refunds.domain._amount import FULL
+from kanorio_refunds.domain._details import OrderDetails
+from kanorio_refunds.domain._ids import ActorId, SiteId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._quote import RefundQuote
+from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.errors import GatewayUnavailable, RefundError
 from kanorio_refunds.service import RefundService
+from kanorio_refunds.testing.fake_stripe import (
+    FakeStripe,
+    FakeStripeGateway,
+    Fault,
+    stripe_paid_order,
+)
 
 SITE = SiteId("sunrise-yoga")
 
@@ -48,7 +47,7 @@ def run(out: TextIO = sys.stdout) -> int:
     orders = InMemoryOrderRepository()
     service = RefundService(
         orders=orders,
-        gateway=InMemoryGateway(stripe),
+        gateway=FakeStripeGateway(stripe),
         clock=clock,
         processed_events=InMemoryProcessedEvents(),
     )
@@ -64,7 +63,7 @@ def run(out: TextIO = sys.stdout) -> int:
     delivered = [0]
 
     order = orders.add(
-        paid_order(
+        stripe_paid_order(
             stripe,
             order_id="order-1042",
             site_id=SITE,
@@ -140,7 +139,7 @@ def run(out: TextIO = sys.stdout) -> int:
 
     _heading(say, "8. When Stripe's answer is lost: nothing lost, nothing refunded twice")
     second = orders.add(
-        paid_order(
+        stripe_paid_order(
             stripe,
             order_id="order-1043",
             site_id=SITE,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from kanorio_refunds.domain.ids import ActorId, SiteId
+from kanorio_refunds.domain._ids import ActorId, SiteId
 
 
 class Role(enum.Enum):

@@ -13,9 +13,15 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.ids import ChargeId, GatewayRefundId, OrderId, PaymentIntentId, RefundId
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.refund import RefundReason, RefundStatus
+from kanorio_refunds.domain._ids import (
+    ChargeId,
+    GatewayRefundId,
+    OrderId,
+    PaymentIntentId,
+    RefundId,
+)
+from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
 
 #: Metadata keys this library writes on every refund it creates (N4, L1).
 METADATA_ORDER_ID: Final = "kanorio_order_id"
@@ -91,7 +97,7 @@ class GatewayRefund:
 
 
 @attrs.frozen
-class PaymentSnapshot:
+class LivePayment:
     """Live data for one payment: its record and every refund the gateway holds for it (B4)."""
 
     record: PaymentRecord

@@ -5,8 +5,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-from kanorio_refunds.domain.errors import InvalidNotes, NotesRequired
-from kanorio_refunds.domain.refund import RefundReason
+from kanorio_refunds.domain._refund import RefundReason
+from kanorio_refunds.errors import InvalidNotes, NotesRequired
 
 #: N3: Stripe's limit for one metadata value, where the notes are sent.
 MAX_NOTES_LENGTH: Final = 500

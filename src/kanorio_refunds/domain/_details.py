@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import attrs
 
-from kanorio_refunds.domain.actor import Actor
-from kanorio_refunds.domain.balance import BalanceBreakdown, FeePolicy
-from kanorio_refunds.domain.eligibility import Eligibility, check_eligibility
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import ActivityEntry, Order, OrderStatus
-from kanorio_refunds.domain.refund import Refund
+from kanorio_refunds.domain._actor import Actor
+from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy
+from kanorio_refunds.domain._eligibility import Eligibility, check_eligibility
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import ActivityEntry, Order, OrderStatus
+from kanorio_refunds.domain._refund import Refund
 
 
 @attrs.frozen

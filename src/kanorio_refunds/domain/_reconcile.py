@@ -15,20 +15,20 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.balance import FeePolicy, refundable_balance
-from kanorio_refunds.domain.errors import InvalidPaymentRecord
-from kanorio_refunds.domain.ids import ActorId, EventId, OrderId, RefundId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import ActivityEntry, ActivityKind, Order
-from kanorio_refunds.domain.payment import METADATA_NOTES, GatewayRefund, PaymentRecord
-from kanorio_refunds.domain.refund import (
-    GatewayEventRecord,
+from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain._ids import ActorId, EventId, OrderId, RefundId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order
+from kanorio_refunds.domain._payment import METADATA_NOTES, GatewayRefund, PaymentRecord
+from kanorio_refunds.domain._refund import (
     Refund,
+    RefundEventEntry,
     RefundOrigin,
     RefundStatus,
     refund_transition_allowed,
 )
-from kanorio_refunds.domain.status import derive_order_status
+from kanorio_refunds.domain._status import derive_order_status
+from kanorio_refunds.errors import InvalidPaymentRecord
 
 _STATUS_ACTIVITY: Final[dict[RefundStatus, ActivityKind]] = {
     RefundStatus.PENDING: ActivityKind.REFUND_PENDING,
@@ -191,7 +191,7 @@ def observe_refund(
         updated = attrs.evolve(updated, amount=gateway_refund.amount)
     if event is not None:
         updated = updated.with_event(
-            GatewayEventRecord(
+            RefundEventEntry(
                 event_id=event.id,
                 type=event.type,
                 occurred_at=event.created_at,
@@ -275,7 +275,7 @@ def _import_external(
     )
     if event is not None:
         refund = refund.with_event(
-            GatewayEventRecord(event.id, event.type, event.created_at, refund.status, True)
+            RefundEventEntry(event.id, event.type, event.created_at, refund.status, True)
         )
     if refused is None:
         message = (

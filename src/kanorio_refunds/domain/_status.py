@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import OrderStatus
-from kanorio_refunds.domain.refund import Refund
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import OrderStatus
+from kanorio_refunds.domain._refund import Refund
 
 #: Statuses whose value is derived from refunds (S1); the others are set by payment events.
 REFUND_STATUSES: frozenset[OrderStatus] = frozenset(

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 import attrs
 
-from kanorio_refunds.domain.money import stripe_decimals
+from kanorio_refunds.domain._money import stripe_decimals
 
 __all__ = [
     "API_VERSION",

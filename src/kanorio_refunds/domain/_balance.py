@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 import attrs
 
-from kanorio_refunds.domain.errors import InvalidPaymentRecord
-from kanorio_refunds.domain.money import Currency, Money, convert_rounding_up, stripe_step, total
-from kanorio_refunds.domain.payment import PaymentRecord
-from kanorio_refunds.domain.refund import Refund
+from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, stripe_step, total
+from kanorio_refunds.domain._payment import PaymentRecord
+from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.errors import InvalidPaymentRecord
 
 
 class FeePolicy(enum.Enum):

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import attrs
 
-from kanorio_refunds.domain.ids import ChargeId, EventId, PaymentIntentId
-from kanorio_refunds.domain.payment import GatewayRefund
+from kanorio_refunds.domain._ids import ChargeId, EventId, PaymentIntentId
+from kanorio_refunds.domain._payment import GatewayRefund
 
 
 class EventKind(enum.Enum):
@@ -58,7 +58,7 @@ class GatewayEvent:
         return EventKind.of(self.type)
 
 
-class EventResult(enum.Enum):
+class EventEffect(enum.Enum):
     """What ``RefundService.apply_event`` did with an event."""
 
     APPLIED = "applied"  # the order changed
@@ -74,6 +74,6 @@ class EventOutcome:
     """The answer of ``apply_event``: a webhook endpoint returns 2xx for every one of these."""
 
     event_id: EventId
-    result: EventResult
+    effect: EventEffect
     order_id: str | None = None
     message: str = ""

@@ -6,11 +6,11 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.actor import Actor
-from kanorio_refunds.domain.balance import BalanceBreakdown, FeePolicy, refundable_balance
-from kanorio_refunds.domain.errors import InvalidPaymentRecord, NotEligible
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import Order, OrderStatus
+from kanorio_refunds.domain._actor import Actor
+from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy, refundable_balance
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.errors import InvalidPaymentRecord, NotEligible
 
 #: Stable codes of the eligibility rules; a UI can map them to its own texts.
 STATUS_NOT_REFUNDABLE: Final = "status_not_refundable"  # E1

@@ -2,7 +2,7 @@
 
 ``FakeStripeHTTPClient`` is a ``stripe.HTTPClient``: plug it into ``stripe.StripeClient`` (or use
 ``make_client``) and every SDK call is decoded like Stripe's API would (form / query encoding),
-checked against Stripe's OpenAPI subset in ``tests/data/stripe_openapi/subset.json`` (an unknown
+checked against Stripe's OpenAPI subset in ``testing/stripe_openapi/subset.json`` (an unknown
 path or parameter, a wrong type or an invalid enum value raises ``AssertionError``: Stripe would
 refuse it, so the adapter must never send it), routed to the ``FakeStripe`` model and answered with
 Stripe's JSON body, status code and headers. No network, no sleeping.
@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import stripe
 
-from kanorio_refunds.adapters.fake_stripe import (
+from kanorio_refunds.testing.fake_stripe import (
     FakeStripe,
     StripeApiError,
     StripeConnectionFault,
@@ -60,7 +60,7 @@ __all__ = [
 
 JsonDict = dict[str, Any]
 
-DATA_DIR: Final = Path(__file__).resolve().parent / "data" / "stripe_openapi"
+DATA_DIR: Final = Path(__file__).resolve().parent / "stripe_openapi"
 
 #: A syntactically valid test-mode key that no Stripe account has.
 FAKE_API_KEY: Final = "sk_test_fake_kanorio_0000000000000000"

@@ -33,18 +33,10 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, ParamSpec, TypeVar
 
-from kanorio_refunds.domain.errors import (
-    GatewayMisconfigured,
-    GatewayProtocolError,
-    GatewayRejected,
-    GatewayUnavailable,
-    OrderNotFound,
-    RefundError,
-)
-from kanorio_refunds.domain.events import GatewayEvent
-from kanorio_refunds.domain.ids import ChargeId, EventId, GatewayRefundId, PaymentIntentId
-from kanorio_refunds.domain.money import Currency, Money, from_stripe_amount, to_stripe_amount
-from kanorio_refunds.domain.payment import (
+from kanorio_refunds.domain._events import GatewayEvent
+from kanorio_refunds.domain._ids import ChargeId, EventId, GatewayRefundId, PaymentIntentId
+from kanorio_refunds.domain._money import Currency, Money, from_stripe_amount, to_stripe_amount
+from kanorio_refunds.domain._payment import (
     METADATA_REASON,
     GatewayRefund,
     PaymentRecord,
@@ -52,7 +44,15 @@ from kanorio_refunds.domain.payment import (
     reason_from_gateway,
     stripe_reason,
 )
-from kanorio_refunds.domain.refund import RefundStatus
+from kanorio_refunds.domain._refund import RefundStatus
+from kanorio_refunds.errors import (
+    GatewayMisconfigured,
+    GatewayProtocolError,
+    GatewayRejected,
+    GatewayUnavailable,
+    OrderNotFound,
+    RefundError,
+)
 
 _REFUND_STATUSES: Final[dict[str, RefundStatus]] = {
     "pending": RefundStatus.PENDING,

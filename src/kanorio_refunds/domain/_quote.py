@@ -7,11 +7,11 @@ import hashlib
 
 import attrs
 
-from kanorio_refunds.domain.balance import BalanceBreakdown, FeePolicy
-from kanorio_refunds.domain.ids import ActorId, OrderId, QuoteId, RefundId
-from kanorio_refunds.domain.money import Money
-from kanorio_refunds.domain.order import OrderStatus
-from kanorio_refunds.domain.refund import RefundReason
+from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy
+from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import OrderStatus
+from kanorio_refunds.domain._refund import RefundReason
 
 
 class Notice(enum.Enum):

@@ -13,7 +13,7 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
+from kanorio_refunds.errors import CurrencyMismatch, InvalidAmount, UnknownCurrency
 
 # ISO 4217 minor-unit exponents (list one, active codes with a numeric minor unit). Every code not
 # in the exceptions below has exponent 2.

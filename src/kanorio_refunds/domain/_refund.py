@@ -8,9 +8,16 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.errors import IllegalTransition, InvalidReason
-from kanorio_refunds.domain.ids import ActorId, EventId, GatewayRefundId, OrderId, QuoteId, RefundId
-from kanorio_refunds.domain.money import Money
+from kanorio_refunds.domain._ids import (
+    ActorId,
+    EventId,
+    GatewayRefundId,
+    OrderId,
+    QuoteId,
+    RefundId,
+)
+from kanorio_refunds.domain._money import Money
+from kanorio_refunds.errors import IllegalTransition, InvalidReason
 
 
 class RefundStatus(enum.Enum):
@@ -105,7 +112,7 @@ def check_refund_transition(current: RefundStatus, new: RefundStatus) -> None:
 
 
 @attrs.frozen
-class GatewayEventRecord:
+class RefundEventEntry:
     """One entry of a refund's Stripe event timeline (F3).
 
     ``applied`` is False for an event that arrived but did not change the refund (a stale or
@@ -137,7 +144,7 @@ class Refund:
     failure_reason: str | None = None
     #: When the gateway last reported this refund's status (orders events: L5).
     status_as_of: datetime | None = None
-    events: tuple[GatewayEventRecord, ...] = ()
+    events: tuple[RefundEventEntry, ...] = ()
 
     @property
     def reserves(self) -> bool:
@@ -163,7 +170,7 @@ class Refund:
             gateway_refund_id=gateway_refund_id or self.gateway_refund_id,
         )
 
-    def with_event(self, record: GatewayEventRecord) -> Refund:
+    def with_event(self, record: RefundEventEntry) -> Refund:
         """This refund with ``record`` appended to its event timeline."""
         return attrs.evolve(self, events=(*self.events, record))
 

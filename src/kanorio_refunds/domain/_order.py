@@ -8,11 +8,11 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain.errors import IllegalTransition, RefundNotFound
-from kanorio_refunds.domain.ids import ActorId, OrderId, QuoteId, RefundId, SiteId
-from kanorio_refunds.domain.money import Currency, Money
-from kanorio_refunds.domain.payment import PaymentRecord
-from kanorio_refunds.domain.refund import Refund
+from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId, SiteId
+from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._payment import PaymentRecord
+from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 
 
 class OrderStatus(enum.Enum):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from kanorio_refunds.domain.money import Money
+    from kanorio_refunds.domain._money import Money
 
 
 class RefundError(Exception):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from kanorio_refunds.domain.errors import AmountExceedsRefundable, CurrencyMismatch, InvalidAmount
-from kanorio_refunds.domain.money import Currency, Money, to_stripe_amount
+from kanorio_refunds.domain._money import Currency, Money, to_stripe_amount
+from kanorio_refunds.errors import AmountExceedsRefundable, CurrencyMismatch, InvalidAmount
 
 
 class FullAmount(enum.Enum):

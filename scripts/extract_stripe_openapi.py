@@ -2,7 +2,7 @@
 
 Run by hand (never by the test suite), from the repository root::
 
-    python tests/data/stripe_openapi/extract.py [SPEC_DIR]
+    python scripts/extract_stripe_openapi.py [SPEC_DIR]
 
 ``SPEC_DIR`` defaults to ``../shared/stripe-openapi`` relative to the repository root and must
 hold ``spec3.json`` and ``fixtures3.json`` from github.com/stripe/openapi (API 2023-08-16).
@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HERE = REPO_ROOT / "src" / "kanorio_refunds" / "testing" / "stripe_openapi"
 DEFAULT_SPEC_DIR = REPO_ROOT.parent / "shared" / "stripe-openapi"
 
 #: Component schemas copied in full (minus descriptions).

@@ -1,0 +1,165 @@
+"""``FakeStripeGateway``: the ``PaymentGateway`` port over the in-process ``FakeStripe`` model,
+and ``stripe_paid_order``: a PAID order whose payment exists in the model.
+
+Both read Stripe's JSON with the same code as ``StripeGateway`` (``adapters._stripe_json``), so
+the two gateways agree by construction; the shipped ``PaymentGatewayContract`` checks the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from kanorio_refunds.adapters._stripe_json import (
+    disputed_charge_id,
+    error_from_stripe,
+    latest_charge_of,
+    no_payment_reference,
+    parse_payment,
+    parse_refund,
+    refund_params,
+    refunds_oldest_first,
+)
+from kanorio_refunds.domain._ids import ChargeId, OrderId, PaymentIntentId, SiteId
+from kanorio_refunds.domain._money import Money, to_stripe_amount
+from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._payment import GatewayRefund, LivePayment, RefundRequest
+from kanorio_refunds.errors import GatewayUnavailable
+from kanorio_refunds.testing.fake_stripe._model import (
+    FakeStripe,
+    StripeApiError,
+    StripeConnectionFault,
+    StripeTimeoutFault,
+)
+
+T = TypeVar("T")
+
+
+class FakeStripeGateway:
+    """``ports.PaymentGateway`` over ``FakeStripe``: the same Stripe objects and errors the real
+    adapter reads, without a network. Faults injected into the model surface as our errors:
+    connection errors, timeouts, 409, 429 and 5xx as ``GatewayUnavailable``; definitive refusals
+    as ``GatewayRejected`` with Stripe's code; unreadable objects as ``GatewayProtocolError``.
+    """
+
+    def __init__(
+        self, stripe: FakeStripe | None = None, *, refund_application_fee: bool = False
+    ) -> None:
+        self.stripe = stripe if stripe is not None else FakeStripe()
+        self._refund_application_fee = refund_application_fee
+
+    def fetch_payment(
+        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
+    ) -> LivePayment:
+        """Live payment data and every refund, like the Stripe adapter reads them (and, for a
+        charge Stripe flags disputed, its disputes: E5, see ``stripe_objects``)."""
+        if payment_intent_id:
+            intent = _call(
+                lambda: self.stripe.retrieve_payment_intent(
+                    payment_intent_id, expand=["latest_charge.balance_transaction"]
+                )
+            )
+            charge = latest_charge_of(intent)
+        elif charge_id:
+            charge = _call(
+                lambda: self.stripe.retrieve_charge(charge_id, expand=["balance_transaction"])
+            )
+        else:
+            raise no_payment_reference()
+        disputed_charge = disputed_charge_id(charge)
+        disputes = None
+        if disputed_charge is not None:
+            disputes = self._every_page(self.stripe.list_disputes, charge=disputed_charge)
+        record = parse_payment(charge, payment_intent_id, disputes)
+        refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
+        return LivePayment(record=record, refunds=refunds)
+
+    def create_refund(self, request: RefundRequest) -> GatewayRefund:
+        """POST /v1/refunds with the request's idempotency key."""
+        params = refund_params(request, refund_application_fee=self._refund_application_fee)
+        created = _call(
+            lambda: self.stripe.create_refund(params, idempotency_key=request.idempotency_key)
+        )
+        return parse_refund(created)
+
+    def list_refunds(
+        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
+    ) -> tuple[GatewayRefund, ...]:
+        """Every refund of the payment, oldest first, across all pages."""
+        if not (payment_intent_id or charge_id):
+            raise no_payment_reference()
+        return self._all_refunds(payment_intent_id, charge_id)
+
+    def _all_refunds(
+        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
+    ) -> tuple[GatewayRefund, ...]:
+        return refunds_oldest_first(
+            self._every_page(
+                self.stripe.list_refunds,
+                payment_intent=payment_intent_id,
+                charge=charge_id if not payment_intent_id else None,
+            )
+        )
+
+    @staticmethod
+    def _every_page(list_call: Callable[..., dict[str, Any]], **filters: Any) -> list[Any]:
+        """Every object of a FakeStripe listing, following ``has_more`` 100 at a time."""
+        collected: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = _call(functools.partial(list_call, **filters, limit=100, starting_after=cursor))
+            collected.extend(page["data"])
+            if not page["has_more"] or not page["data"]:
+                return collected
+            cursor = page["data"][-1]["id"]
+
+
+def stripe_paid_order(
+    stripe: FakeStripe,
+    *,
+    order_id: str,
+    site_id: str,
+    total: Money,
+    stripe_fee: Money,
+    platform_fee: Money | None = None,
+    exchange_rate: Decimal | None = None,
+) -> Order:
+    """A PAID order whose payment exists in ``stripe``: a captured PaymentIntent of ``total``
+    with ``stripe_fee`` and ``platform_fee`` (in the settlement currency, which is the fees'
+    currency) and, for a cross-currency payment, the balance transaction's ``exchange_rate``.
+    The order's payment record is read back from the model as the gateway would read it.
+    """
+    settlement = stripe_fee.currency
+    platform = platform_fee if platform_fee is not None else Money.zero(settlement)
+    intent = stripe.create_payment(
+        to_stripe_amount(total),
+        total.currency.code.lower(),
+        stripe_fee=to_stripe_amount(stripe_fee),
+        application_fee=to_stripe_amount(platform),
+        settlement_currency=settlement.code.lower(),
+        exchange_rate=exchange_rate,
+    )
+    charge = stripe.retrieve_charge(intent["latest_charge"], expand=["balance_transaction"])
+    return Order(
+        id=OrderId(order_id),
+        site_id=SiteId(site_id),
+        total=total,
+        status=OrderStatus.PAID,
+        payment=parse_payment(charge, intent["id"]),
+    )
+
+
+def _call(operation: Callable[[], T]) -> T:
+    """Run one FakeStripe call, translating its failures as the Stripe adapter does."""
+    try:
+        return operation()
+    except StripeApiError as e:
+        raise error_from_stripe(e.http_status, e.type, e.code, e.message) from e
+    except StripeConnectionFault as e:
+        raise GatewayUnavailable(f"could not reach Stripe: {e}") from e
+    except StripeTimeoutFault as e:
+        raise GatewayUnavailable(
+            f"Stripe did not answer in time ({e}); the outcome is unknown"
+        ) from e
