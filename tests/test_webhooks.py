@@ -142,7 +142,7 @@ def test_event_kinds_are_mapped(verifier: StripeWebhookVerifier) -> None:
     assert failed.kind is EventKind.REFUND_FAILED
     assert failed.refunds[0].status is RefundStatus.FAILED
     assert failed.refunds[0].failure_reason == "declined"
-    assert by_type["charge.refunded"][0].kind is EventKind.CHARGE_REFUNDED
+    assert by_type["charge.refunded"][0].kind is EventKind.PAYMENT_REFUNDED
     assert by_type["charge.refunded"][0].charge_id is not None
     opened = by_type["charge.dispute.created"][0]
     assert opened.kind is EventKind.DISPUTE_OPENED

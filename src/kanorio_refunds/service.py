@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Final
 
 import attrs
 
@@ -50,23 +49,6 @@ from kanorio_refunds.errors import (
     StaleQuote,
 )
 from kanorio_refunds.ports import Clock, OrderRepository, PaymentGateway, ProcessedEvents
-
-_REFUND_EVENTS: Final = frozenset(
-    {
-        EventKind.REFUND_CREATED,
-        EventKind.REFUND_UPDATED,
-        EventKind.REFUND_FAILED,
-        EventKind.CHARGE_REFUND_UPDATED,
-    }
-)
-_PAYMENT_EVENTS: Final = frozenset(
-    {
-        EventKind.CHARGE_REFUNDED,
-        EventKind.DISPUTE_OPENED,
-        EventKind.DISPUTE_UPDATED,
-        EventKind.DISPUTE_CLOSED,
-    }
-)
 
 
 class RefundService:
@@ -266,7 +248,7 @@ class RefundService:
         if self.processed_events is not None and self.processed_events.seen(event.id):
             return EventOutcome(event.id, EventEffect.DUPLICATE, message="already applied")
         kind = event.kind
-        if kind is EventKind.IGNORED or (kind in _REFUND_EVENTS and not event.refunds):
+        if kind is EventKind.IGNORED or (kind.reports_refunds and not event.refunds):
             self._remember(event)
             return EventOutcome(event.id, EventEffect.IGNORED, message=f"{event.type} ignored")
         order = self.orders.find_by_payment(event.payment_intent_id, event.charge_id)
@@ -276,7 +258,7 @@ class RefundService:
                 EventEffect.UNKNOWN_ORDER,
                 message=f"no order is paid by {event.payment_intent_id or event.charge_id}",
             )
-        if kind in _PAYMENT_EVENTS:
+        if kind.changes_payment:
             before = order.version
             after = self._live(order.id)
             result = EventEffect.APPLIED if after.version != before else EventEffect.UNCHANGED

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kanorio_refunds.adapters._stripe_json import reason_from_gateway, stripe_reason
 from kanorio_refunds.domain._balance import refundable_balance
 from kanorio_refunds.domain._ids import OrderId, RefundId
 from kanorio_refunds.domain._notes import (
@@ -20,9 +21,7 @@ from kanorio_refunds.domain._payment import (
     METADATA_ORDER_ID,
     METADATA_REASON,
     METADATA_REFUND_ID,
-    reason_from_gateway,
     refund_metadata,
-    stripe_reason,
 )
 from kanorio_refunds.domain._quote import Notice, quote_notices
 from kanorio_refunds.domain._refund import RefundReason

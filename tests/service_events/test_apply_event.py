@@ -16,7 +16,7 @@ from kanorio_refunds import (
     RefundStatus,
 )
 from kanorio_refunds.adapters._stripe_json import parse_event
-from kanorio_refunds.domain import EventId, RefundOrigin
+from kanorio_refunds.domain import EventId, EventKind, RefundOrigin
 from kanorio_refunds.domain._balance import refundable_balance
 from kanorio_refunds.errors import GatewayRejected, GatewayUnavailable
 from kanorio_refunds.testing.fake_stripe import Fault
@@ -219,6 +219,7 @@ def test_unknown_event_types_are_ignored() -> None:
     w = World()
     event = GatewayEvent(
         id=EventId("evt_other"),
+        kind=EventKind.IGNORED,
         type="customer.created",
         created_at=datetime(2026, 11, 26, tzinfo=UTC),
     )

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, ParamSpec, TypeVar
 
-from kanorio_refunds.domain._events import GatewayEvent
+from kanorio_refunds.domain._events import EventKind, GatewayEvent
 from kanorio_refunds.domain._ids import ChargeId, EventId, GatewayRefundId, PaymentIntentId
 from kanorio_refunds.domain._money import Currency, Money, from_stripe_amount, to_stripe_amount
 from kanorio_refunds.domain._payment import (
@@ -41,10 +41,8 @@ from kanorio_refunds.domain._payment import (
     GatewayRefund,
     PaymentRecord,
     RefundRequest,
-    reason_from_gateway,
-    stripe_reason,
 )
-from kanorio_refunds.domain._refund import RefundStatus
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
 from kanorio_refunds.errors import (
     GatewayMisconfigured,
     GatewayProtocolError,
@@ -387,6 +385,54 @@ def refund_params(request: RefundRequest, *, refund_application_fee: bool) -> di
     return params
 
 
+# N4: our reasons as Stripe's. OTHER and no reason send none (Stripe has no "other").
+_STRIPE_REASONS: Final[dict[RefundReason, str]] = {
+    RefundReason.DUPLICATE: "duplicate",
+    RefundReason.FRAUDULENT: "fraudulent",
+    RefundReason.CUSTOMER_REQUEST: "requested_by_customer",
+}
+
+
+def stripe_reason(reason: RefundReason | None) -> str | None:
+    """N4: the Stripe ``reason`` parameter for our reason (None: send no reason)."""
+    return _STRIPE_REASONS.get(reason) if reason is not None else None
+
+
+def reason_from_gateway(
+    stripe_value: str | None, metadata_value: str | None
+) -> RefundReason | None:
+    """Our reason for a gateway refund: the one we wrote in metadata, else Stripe's own."""
+    if metadata_value:
+        for reason in RefundReason:
+            if reason.value == metadata_value:
+                return reason
+    for reason, value in _STRIPE_REASONS.items():
+        if value == stripe_value:
+            return reason
+    return None
+
+
+# What each Stripe event type means to the library (EventKind). Refund events: ``refund.*``,
+# and ``charge.refund.updated``, which is how API versions before 2024-10-28 report status
+# changes of refunds of charges (they send ``refund.*`` only for refunds without a charge;
+# docs.stripe.com/changelog/acacia/2024-10-28/refund-webhook-update).
+_EVENT_KINDS: Final[dict[str, EventKind]] = {
+    "refund.created": EventKind.REFUND_CREATED,
+    "refund.updated": EventKind.REFUND_UPDATED,
+    "refund.failed": EventKind.REFUND_FAILED,
+    "charge.refund.updated": EventKind.REFUND_UPDATED,
+    "charge.refunded": EventKind.PAYMENT_REFUNDED,
+    "charge.dispute.created": EventKind.DISPUTE_OPENED,
+    "charge.dispute.updated": EventKind.DISPUTE_UPDATED,
+    "charge.dispute.closed": EventKind.DISPUTE_CLOSED,
+}
+
+
+def event_kind(stripe_type: str) -> EventKind:
+    """What a Stripe event type means to the library; IGNORED for types it does not act on."""
+    return _EVENT_KINDS.get(stripe_type, EventKind.IGNORED)
+
+
 @_reader("event")
 def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
     """A Stripe ``event`` as a gateway-neutral ``GatewayEvent``; unknown types come out with
@@ -403,14 +449,11 @@ def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
     created = _timestamp(_field(event, "created", "event"), "event")
     base: dict[str, Any] = {
         "id": EventId(str(_field(event, "id", "event"))),
+        "kind": event_kind(event_type),
         "type": event_type,
         "created_at": created,
     }
     kind = obj.get("object") if isinstance(obj, Mapping) else None
-    # Refund events: ``refund.*``, and ``charge.refund.updated``, which is how API versions
-    # before 2024-10-28 report status changes of refunds of charges (they send ``refund.*`` only
-    # for refunds without a charge; docs.stripe.com/changelog/acacia/2024-10-28/
-    # refund-webhook-update).
     if kind == "refund" and event_type.startswith(("refund.", "charge.refund.")):
         refund = parse_refund(obj)
         return GatewayEvent(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Final
 
 import attrs
 
@@ -12,26 +13,46 @@ from kanorio_refunds.domain._payment import GatewayRefund
 
 
 class EventKind(enum.Enum):
-    """The kinds of gateway event the library acts on; anything else is IGNORED."""
+    """What a gateway event means to the library; the gateway adapter decides which of its own
+    event types is which (``adapters._stripe_json`` for Stripe). Anything else is IGNORED."""
 
-    REFUND_CREATED = "refund.created"
-    REFUND_UPDATED = "refund.updated"
-    REFUND_FAILED = "refund.failed"
-    CHARGE_REFUNDED = "charge.refunded"
-    #: Before API 2024-10-28, status changes of card refunds arrive only as this event.
-    CHARGE_REFUND_UPDATED = "charge.refund.updated"
-    DISPUTE_OPENED = "charge.dispute.created"
-    DISPUTE_UPDATED = "charge.dispute.updated"
-    DISPUTE_CLOSED = "charge.dispute.closed"
+    #: A refund was created; the event carries it.
+    REFUND_CREATED = "refund_created"
+    #: A refund's status (or failure reason) changed; the event carries it.
+    REFUND_UPDATED = "refund_updated"
+    #: A refund failed; the event carries it.
+    REFUND_FAILED = "refund_failed"
+    #: The payment's refunded amount changed: the service re-reads the payment.
+    PAYMENT_REFUNDED = "payment_refunded"
+    #: A dispute opened, changed or closed on the payment: the service re-reads the payment.
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_UPDATED = "dispute_updated"
+    DISPUTE_CLOSED = "dispute_closed"
+    #: Anything the library does not act on.
     IGNORED = "ignored"
 
-    @classmethod
-    def of(cls, stripe_type: str) -> EventKind:
-        """The kind for a Stripe event type string; IGNORED for types we do not act on."""
-        for kind in cls:
-            if kind.value == stripe_type:
-                return kind
-        return cls.IGNORED
+    @property
+    def reports_refunds(self) -> bool:
+        """True for events that carry the refund they are about."""
+        return self in _REFUND_KINDS
+
+    @property
+    def changes_payment(self) -> bool:
+        """True for events that say the payment changed (the service reads it live)."""
+        return self in _PAYMENT_KINDS
+
+
+_REFUND_KINDS: Final = frozenset(
+    {EventKind.REFUND_CREATED, EventKind.REFUND_UPDATED, EventKind.REFUND_FAILED}
+)
+_PAYMENT_KINDS: Final = frozenset(
+    {
+        EventKind.PAYMENT_REFUNDED,
+        EventKind.DISPUTE_OPENED,
+        EventKind.DISPUTE_UPDATED,
+        EventKind.DISPUTE_CLOSED,
+    }
+)
 
 
 @attrs.frozen
@@ -45,17 +66,14 @@ class GatewayEvent:
     """
 
     id: EventId
+    kind: EventKind
+    #: The gateway's own name for the event (``"refund.updated"``), shown in timelines.
     type: str
     created_at: datetime
     payment_intent_id: PaymentIntentId | None = None
     charge_id: ChargeId | None = None
     refunds: tuple[GatewayRefund, ...] = ()
     disputed: bool | None = None
-
-    @property
-    def kind(self) -> EventKind:
-        """What the event means to the library."""
-        return EventKind.of(self.type)
 
 
 class EventEffect(enum.Enum):

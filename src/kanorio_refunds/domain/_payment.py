@@ -124,33 +124,6 @@ class RefundRequest:
         return None
 
 
-# N4: our reasons as Stripe's. OTHER and no reason send none (Stripe has no "other").
-_STRIPE_REASONS: Final[dict[RefundReason, str]] = {
-    RefundReason.DUPLICATE: "duplicate",
-    RefundReason.FRAUDULENT: "fraudulent",
-    RefundReason.CUSTOMER_REQUEST: "requested_by_customer",
-}
-
-
-def stripe_reason(reason: RefundReason | None) -> str | None:
-    """N4: the Stripe ``reason`` parameter for our reason (None: send no reason)."""
-    return _STRIPE_REASONS.get(reason) if reason is not None else None
-
-
-def reason_from_gateway(
-    stripe_value: str | None, metadata_value: str | None
-) -> RefundReason | None:
-    """Our reason for a gateway refund: the one we wrote in metadata, else Stripe's own."""
-    if metadata_value:
-        for reason in RefundReason:
-            if reason.value == metadata_value:
-                return reason
-    for reason, value in _STRIPE_REASONS.items():
-        if value == stripe_value:
-            return reason
-    return None
-
-
 def refund_metadata(
     order_id: OrderId, refund_id: RefundId, reason: RefundReason | None, notes: str
 ) -> dict[str, str]:
