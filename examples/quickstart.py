@@ -13,7 +13,9 @@ from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, s
 
 def main() -> None:
     """Quote and process two refunds and print what the order page would show."""
-    stripe = FakeStripe()
+    # One clock: the simulator and the service share time, so timelines read in order.
+    clock = ManualClock()
+    stripe = FakeStripe(clock=clock.unix_seconds)
     orders = InMemoryOrderRepository()
     orders.add(
         stripe_paid_order(
@@ -28,7 +30,7 @@ def main() -> None:
     service = RefundService(
         orders=orders,
         gateway=FakeStripeGateway(stripe),
-        clock=ManualClock(),
+        clock=clock,
         processed_events=InMemoryProcessedEvents(),
     )
     owner = Actor(ActorId("maya"), {SiteId("shop"): Role.OWNER})
