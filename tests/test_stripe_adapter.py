@@ -213,7 +213,7 @@ def test_repr_never_shows_the_key() -> None:
     assert SECRET_KEY[8:20] not in repr(test)
     assert repr(live) == (
         "StripeGateway(mode='live', stripe_version='2023-08-16', stripe_account='acct_123', "
-        "max_network_retries=0, refund_application_fee=False)"
+        "max_network_retries=0, refund_application_fee=False, reverse_transfer=False)"
     )
     assert "mode='test'" in repr(test)
     assert "max_network_retries=2" in repr(test)
@@ -229,6 +229,7 @@ def test_repr_never_shows_the_key() -> None:
         ({"stripe_version": "latest"}, ValueError),
         ({"stripe_account": "user_123"}, GatewayMisconfigured),
         ({"refund_application_fee": "yes"}, TypeError),
+        ({"reverse_transfer": 1}, TypeError),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, Any], error: type[Exception]) -> None:
@@ -252,11 +253,14 @@ def test_settings_are_readable(model: FakeStripe) -> None:
         stripe_account="acct_1",
         max_network_retries=3,
         refund_application_fee=True,
+        reverse_transfer=True,
     )
     assert gateway.stripe_version == STRIPE_API_VERSION == "2023-08-16"
     assert gateway.stripe_account == "acct_1"
     assert gateway.max_network_retries == 3
     assert gateway.refund_application_fee is True
+    assert gateway.reverse_transfer is True
+    assert "reverse_transfer=True" in repr(gateway)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +303,41 @@ def test_what_goes_on_the_wire(model: FakeStripe, transports: list[FakeStripeHTT
     assert "idempotency" not in create.raw
     assert {r.stripe_version for r in transport.requests} == {"2023-08-16"}
     assert {r.stripe_account for r in transport.requests} == {None}
+
+
+@pytest.mark.parametrize(
+    ("options", "sent"),
+    [
+        ({}, {}),
+        ({"reverse_transfer": True}, {"reverse_transfer": True}),
+        ({"refund_application_fee": True}, {"refund_application_fee": True}),
+        (
+            {"reverse_transfer": True, "refund_application_fee": True},
+            {"reverse_transfer": True, "refund_application_fee": True},
+        ),
+    ],
+)
+def test_connect_refund_options_are_sent_only_when_set(
+    model: FakeStripe,
+    transports: list[FakeStripeHTTPClient],
+    options: dict[str, bool],
+    sent: dict[str, bool],
+) -> None:
+    """Connect destination charges (issue 9, 5b): ``reverse_transfer=true`` and
+    ``refund_application_fee=true`` go on POST /v1/refunds exactly when the gateway is built
+    with them; a platform without Connect sends neither (Stripe's defaults apply)."""
+    gateway, transport = _gateway(model, transports, **options)
+    order = _order(model)
+
+    gateway.create_refund(_request(order))
+
+    (create,) = transport.requests_to("POST /v1/refunds")
+    connect = {
+        k: v
+        for k, v in create.params.items()
+        if k in ("reverse_transfer", "refund_application_fee")
+    }
+    assert connect == sent
 
 
 def test_charge_only_payments_read_the_charge(

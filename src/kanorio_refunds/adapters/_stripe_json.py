@@ -365,8 +365,15 @@ def refunds_oldest_first(refunds: Iterable[Mapping[str, Any]]) -> tuple[GatewayR
     return tuple(sorted(parsed, key=lambda r: (r.created_at, r.id)))
 
 
-def refund_params(request: RefundRequest, *, refund_application_fee: bool) -> dict[str, Any]:
-    """The POST /v1/refunds parameters for ``request`` (L1, N4, M3)."""
+def refund_params(
+    request: RefundRequest, *, refund_application_fee: bool, reverse_transfer: bool = False
+) -> dict[str, Any]:
+    """The POST /v1/refunds parameters for ``request`` (L1, N4, M3).
+
+    Connect: ``refund_application_fee`` also refunds the platform's application fee;
+    ``reverse_transfer`` (destination charges) takes the refunded amount back from the connected
+    account the charge's transfer went to, in proportion. Each is sent only when set, so a
+    platform without Connect sends neither."""
     params: dict[str, Any] = {
         "amount": to_stripe_amount(request.amount),
         "metadata": dict(request.metadata),
@@ -382,6 +389,8 @@ def refund_params(request: RefundRequest, *, refund_application_fee: bool) -> di
         params["reason"] = reason
     if refund_application_fee:
         params["refund_application_fee"] = True
+    if reverse_transfer:
+        params["reverse_transfer"] = True
     return params
 
 

@@ -115,7 +115,10 @@ class StripeGateway:
       None, a given client's own account, if any, applies);
     - ``max_network_retries``: the SDK's own retries of connection errors, 409 and 5xx (creates
       are retried with the same idempotency key, so a retry never makes a second refund);
-    - ``refund_application_fee``: also refund the platform's application fee (Connect).
+    - ``refund_application_fee``: also refund the platform's application fee (Connect);
+    - ``reverse_transfer``: for Connect destination charges, also reverse the transfer to the
+      connected account, in proportion to the amount refunded (otherwise the platform's balance
+      alone pays the refund).
 
     Errors: ``GatewayUnavailable`` (connection errors, timeouts, 409, 429, 5xx, unreadable
     answers; for ``create_refund`` the outcome is unknown), ``GatewayRejected`` (Stripe's code,
@@ -132,6 +135,7 @@ class StripeGateway:
         client: stripe.StripeClient | None = None,
         stripe_account: str | None = None,
         refund_application_fee: bool = False,
+        reverse_transfer: bool = False,
         max_network_retries: int = 0,
         stripe_version: str | None = STRIPE_API_VERSION,
     ) -> None:
@@ -144,6 +148,8 @@ class StripeGateway:
             raise ValueError("max_network_retries must not be negative")
         if not isinstance(refund_application_fee, bool):
             raise TypeError("refund_application_fee must be a bool")
+        if not isinstance(reverse_transfer, bool):
+            raise TypeError("reverse_transfer must be a bool")
         if stripe_version is not None and not _looks_like_version(stripe_version):
             raise ValueError(
                 f"stripe_version must look like 2023-08-16 (optionally with a release name), "
@@ -174,6 +180,7 @@ class StripeGateway:
         self._stripe_version = stripe_version
         self._max_network_retries = max_network_retries
         self._refund_application_fee = refund_application_fee
+        self._reverse_transfer = reverse_transfer
 
     @property
     def stripe_version(self) -> str | None:
@@ -195,13 +202,19 @@ class StripeGateway:
         """Whether refunds also refund the platform's application fee."""
         return self._refund_application_fee
 
+    @property
+    def reverse_transfer(self) -> bool:
+        """Whether refunds of destination charges also reverse the transfer (Connect)."""
+        return self._reverse_transfer
+
     def __repr__(self) -> str:
         # P3: the key is not kept here, and nothing derived from it but its mode is shown.
         return (
             f"StripeGateway(mode={self._mode!r}, stripe_version={self._stripe_version!r}, "
             f"stripe_account={self._stripe_account!r}, "
             f"max_network_retries={self._max_network_retries}, "
-            f"refund_application_fee={self._refund_application_fee})"
+            f"refund_application_fee={self._refund_application_fee}, "
+            f"reverse_transfer={self._reverse_transfer})"
         )
 
     # ------------------------------------------------------------------ the port
@@ -247,7 +260,11 @@ class StripeGateway:
         same request again (same key) or reconcile; never a new key."""
         if not request.idempotency_key or not request.idempotency_key.strip():
             raise ValueError("a refund request needs an idempotency key (L1)")
-        params = refund_params(request, refund_application_fee=self._refund_application_fee)
+        params = refund_params(
+            request,
+            refund_application_fee=self._refund_application_fee,
+            reverse_transfer=self._reverse_transfer,
+        )
         options = self._options(idempotency_key=request.idempotency_key)
         client = self._client
         created = self._call(
