@@ -1,66 +1,282 @@
-"""The main job: a walkthrough of the help page on the in-memory defaults.
+"""The main job: a walkthrough of the help page, stored in an SQLite file.
 
-Run it with ``make demo`` or ``python -m kanorio_refunds demo``. It prints what the order
-details page would show at each step of "Refund Processing": a paid order with fees, its
+Run it with ``make demo`` or ``python -m kanorio_refunds demo [--db PATH]``. It prints what the
+order details page would show at each step of "Refund Processing": a paid order with fees, its
 eligibility, a partial refund, the remainder refunded with "Refund Full Amount", the Stripe event
-timeline, an attempt that is not eligible, revoking buyer access, and a refund whose answer from
-Stripe is lost and that ``sync`` recovers without refunding twice.
+timeline, an attempt that is not eligible, revoking buyer access, and a real crash: an app server
+process writes a refund ahead, Stripe makes it, and the process is killed (SIGKILL) before it
+hears the answer; a new app server process syncs, and Stripe holds exactly one refund.
+
+One Stripe and one clock for everything: the simulator (``FakeStripe``) lives in this process
+and reads the demo's ``ManualClock``; the app server processes reach both over loopback HTTP
+(``LoopbackStripe``): the real ``stripe`` SDK and ``StripeGateway`` talk to the simulator as
+they would to Stripe, and ``LoopbackClock`` reads the same clock. Only 127.0.0.1 is ever used.
+
+``LoopbackStripe``, ``loopback_gateway`` and ``LoopbackClock`` are also what this library's
+multi-process tests use to run several OS processes against one simulated Stripe.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import subprocess
 import sys
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TextIO
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TextIO
+from urllib.parse import urlsplit
 
 from kanorio_refunds.adapters._stripe_json import parse_event
 from kanorio_refunds.adapters.clock import ManualClock
-from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
+from kanorio_refunds.adapters.sql import (
+    SqlOrderRepository,
+    SqlProcessedEvents,
+    create_schema,
+    sqlite_engine,
+)
 from kanorio_refunds.domain._actor import Actor, Role
 from kanorio_refunds.domain._amount import FULL
 from kanorio_refunds.domain._details import OrderDetails
-from kanorio_refunds.domain._ids import ActorId, SiteId
+from kanorio_refunds.domain._ids import ActorId, OrderId, SiteId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._quote import RefundQuote
 from kanorio_refunds.domain._refund import Refund
-from kanorio_refunds.errors import GatewayUnavailable, RefundError
+from kanorio_refunds.errors import RefundError
 from kanorio_refunds.service import RefundService
-from kanorio_refunds.testing.fake_stripe import (
-    FakeStripe,
-    FakeStripeGateway,
-    Fault,
-    stripe_paid_order,
-)
+from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, stripe_paid_order
+
+if TYPE_CHECKING:
+    from kanorio_refunds.adapters.stripe import StripeGateway
+
+__all__ = ["LoopbackClock", "LoopbackStripe", "loopback_gateway", "run"]
 
 SITE = SiteId("sunrise-yoga")
+OWNER = Actor(ActorId("maya (owner)"), {SITE: Role.OWNER})
+OUTSIDER = Actor(ActorId("leo (admin of another site)"), {SiteId("other-site"): Role.OWNER})
+
+_LOOPBACK: Final = "127.0.0.1"
+_CLOCK_PATH: Final = "/_kanorio/clock"
+_CHILD_TIMEOUT_SECONDS: Final = 120
 
 
-def run(out: TextIO = sys.stdout) -> int:
-    """Print the walkthrough to ``out``; returns 0 (the process exit code)."""
+# ---------------------------------------------------------------------------------------------
+# One Stripe (and one clock) for several processes, over loopback HTTP
+# ---------------------------------------------------------------------------------------------
 
+#: ``interrupt(stage, operation)``: called by the server thread when a request arrives
+#: (``"received"``, before the simulator sees it) and once the simulator answered
+#: (``"answered"``). Return True to lose the answer: the connection closes without a reply, as
+#: when the client process dies or the network fails.
+Interrupt = Callable[[str, str], bool]
+
+
+class LoopbackStripe:
+    """``FakeStripe`` served over HTTP on 127.0.0.1, for other processes' ``StripeGateway``.
+
+    Requests go through ``testing.stripe_http.FakeStripeHTTPClient``, so they are decoded and
+    checked against Stripe's OpenAPI subset exactly as in-process SDK traffic is, and answered
+    by the one simulator in this process. ``url`` is the base address for the SDK
+    (``loopback_gateway(url)``). ``clock`` (optional) is served at ``/_kanorio/clock`` for
+    ``LoopbackClock``. ``interrupt`` (see ``Interrupt``) lets a test lose an answer or kill the
+    client at an exact point. Use as a context manager.
+    """
+
+    def __init__(self, model: FakeStripe, *, clock: Callable[[], datetime] | None = None) -> None:
+        from kanorio_refunds.testing.stripe_http import FakeStripeHTTPClient
+
+        self.model = model
+        self.transport = FakeStripeHTTPClient(model)
+        self.clock = clock
+        self.interrupt: Interrupt | None = None
+        self._server = ThreadingHTTPServer((_LOOPBACK, 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.owner = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="loopback-stripe", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://{_LOOPBACK}:{self._server.server_address[1]}"
+
+    def __enter__(self) -> LoopbackStripe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._relay("GET")
+
+    def do_POST(self) -> None:
+        self._relay("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # quiet: the demo's output is the walkthrough
+
+    def _relay(self, method: str) -> None:
+        import stripe
+
+        owner: LoopbackStripe = self.server.owner  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        path = urlsplit(self.path).path
+        if method == "GET" and path == _CLOCK_PATH and owner.clock is not None:
+            self._answer(200, json.dumps({"now": owner.clock().isoformat()}), {})
+            return
+        operation = f"{method} {path}"
+        if owner.interrupt is not None and owner.interrupt("received", operation):
+            self.close_connection = True
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        try:
+            text, status, response_headers = owner.transport.request(
+                method, f"https://api.stripe.com{self.path}", headers, body
+            )
+        except stripe.APIConnectionError:
+            # A simulated network fault (e.g. Fault.TIMEOUT_AFTER_CREATE): no answer at all.
+            self.close_connection = True
+            return
+        except AssertionError as e:  # off-spec traffic: say so loudly to the client
+            self._answer(
+                400,
+                json.dumps(
+                    {"error": {"type": "invalid_request_error", "message": f"off-spec: {e}"}}
+                ),
+                {},
+            )
+            return
+        if owner.interrupt is not None and owner.interrupt("answered", operation):
+            self.close_connection = True
+            return
+        self._answer(status, text, dict(response_headers))
+
+    def _answer(self, status: int, text: str, headers: dict[str, str]) -> None:
+        data = text.encode("utf-8")
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def loopback_gateway(url: str) -> StripeGateway:
+    """A ``StripeGateway`` whose real ``stripe`` SDK talks to a ``LoopbackStripe`` at ``url``
+    (127.0.0.1 only; proxies from the environment are ignored)."""
+    import requests
+    import stripe
+
+    from kanorio_refunds.adapters.stripe import StripeGateway
+    from kanorio_refunds.testing.stripe_http import FAKE_API_KEY
+
+    _require_loopback(url)
+    session = requests.Session()
+    session.trust_env = False  # never route loopback traffic through a configured proxy
+    client = stripe.StripeClient(
+        FAKE_API_KEY,
+        base_addresses={"api": url},
+        http_client=stripe.RequestsClient(session=session, timeout=60),
+        max_network_retries=0,
+    )
+    return StripeGateway(client=client)
+
+
+class LoopbackClock:
+    """``ports.Clock`` reading the clock a ``LoopbackStripe`` serves: one time for every process
+    of the demo, and the simulator's."""
+
+    def __init__(self, url: str) -> None:
+        _require_loopback(url)
+        self._url = url + _CLOCK_PATH
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def now(self) -> datetime:
+        """The shared clock's time."""
+        with self._opener.open(self._url, timeout=30) as answer:
+            return datetime.fromisoformat(json.load(answer)["now"])
+
+
+def _require_loopback(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname != _LOOPBACK:
+        raise ValueError(f"loopback only: expected http://{_LOOPBACK}:<port>, got {url!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The walkthrough
+# ---------------------------------------------------------------------------------------------
+
+
+def run(out: TextIO = sys.stdout, *, db: Path | None = None) -> int:
+    """Print the walkthrough to ``out``; returns 0 (the process exit code).
+
+    The orders live in the SQLite file ``db`` (which must not exist yet), or in one in a
+    temporary folder that is removed afterwards.
+    """
+    if db is not None:
+        if db.exists():
+            raise FileExistsError(f"{db} exists; give the demo a new file to write")
+        return _walkthrough(out, db, kept=True)
+    with tempfile.TemporaryDirectory(prefix="kanorio-demo-") as folder:
+        return _walkthrough(out, Path(folder) / "kanorio-demo.db", kept=False)
+
+
+def _walkthrough(out: TextIO, db: Path, *, kept: bool) -> int:
     def say(text: str = "") -> None:
-        print(text, file=out)
+        print(text, file=out, flush=True)
 
+    # One clock: the simulator, this process's service and the app server processes all read it.
     clock = ManualClock(tick=timedelta(seconds=1))
     stripe = FakeStripe(clock=clock.unix_seconds)
-    orders = InMemoryOrderRepository()
-    service = RefundService(
-        orders=orders,
-        gateway=FakeStripeGateway(stripe),
-        clock=clock,
-        processed_events=InMemoryProcessedEvents(),
-    )
-    owner = Actor(ActorId("maya (owner)"), {SITE: Role.OWNER})
-    outsider = Actor(ActorId("leo (admin of another site)"), {SiteId("other-site"): Role.OWNER})
+    engine = sqlite_engine(db)
+    try:
+        create_schema(engine)
+        orders = SqlOrderRepository(engine, clock=clock)
+        service = RefundService(
+            orders=orders,
+            gateway=FakeStripeGateway(stripe),
+            clock=clock,
+            processed_events=SqlProcessedEvents(engine, clock=clock),
+        )
+        where = str(db) if kept else "a temporary file (--db PATH keeps one)"
+        say(f"Orders are stored in SQLite: {where}")
+        _chapters(say, stripe, orders, service)
+        _crash_and_restart(say, stripe, clock, orders, service, db)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _chapters(
+    say: Callable[[str], None],
+    stripe: FakeStripe,
+    orders: SqlOrderRepository,
+    service: RefundService,
+) -> None:
+    delivered = [0]
 
     def deliver_webhooks() -> None:
         # Stripe's webhooks, delivered to the host's endpoint, which hands them to the service.
         for event in stripe.events_since(delivered[0]):
             service.apply_event(parse_event(event))
         delivered[0] = len(stripe.events())
-
-    delivered = [0]
 
     order = orders.add(
         stripe_paid_order(
@@ -75,42 +291,42 @@ def run(out: TextIO = sys.stdout) -> int:
     order_id = order.id
 
     _heading(say, "1. E-commerce → Transactions → order-1042")
-    _show(say, service.order_details(order_id, owner))
+    _show(say, service.order_details(order_id, OWNER))
 
     _heading(say, "2. Initiate Refund: is it available?")
-    eligibility = service.eligibility(order_id, owner)
+    eligibility = service.eligibility(order_id, OWNER)
     say(f"  Initiate Refund shown: {'yes' if eligibility.allowed else 'no'}")
     say(f"  Refundable balance:    {eligibility.refundable}  (real-time data from Stripe)")
 
     _heading(say, "3. Partial refund: 40.00, reason Customer Request → Confirm Refund")
     quote = service.quote(
         order_id,
-        owner,
+        OWNER,
         Money.parse("40.00", "USD"),
         reason="customer_request",
         notes="Missed the first two classes",
     )
     _show_quote(say, quote)
     _heading(say, "   → Process Refund")
-    refund = service.process(quote, owner)
+    refund = service.process(quote, OWNER)
     _show_refund(say, refund)
-    again = service.process(quote, owner)
+    again = service.process(quote, OWNER)
     say(f"  Clicking Process Refund again returns the same refund: {again.id == refund.id}")
     say(f"  Refunds at Stripe for this payment: {len(stripe.refunds_of(_pi(order)))}")
     deliver_webhooks()
-    _show(say, service.order_details(order_id, owner))
+    _show(say, service.order_details(order_id, OWNER))
 
     _heading(say, "4. Refund Full Amount (the remaining balance) → Confirm → Process")
-    quote = service.quote(order_id, owner, FULL, reason="other", notes="Course cancelled")
+    quote = service.quote(order_id, OWNER, FULL, reason="other", notes="Course cancelled")
     _show_quote(say, quote)
     stripe.default_refund_status = "pending"  # this card's issuer confirms refunds later
-    refund = service.process(quote, owner)
+    refund = service.process(quote, OWNER)
     _show_refund(say, refund)
     deliver_webhooks()
     say("  ... later, Stripe reports the refund succeeded (webhook refund.updated)")
     stripe.set_refund_status(str(refund.gateway_refund_id), "succeeded")
     deliver_webhooks()
-    details = service.order_details(order_id, owner)
+    details = service.order_details(order_id, OWNER)
     _show(say, details)
 
     _heading(say, "5. Stripe event timeline")
@@ -122,22 +338,34 @@ def run(out: TextIO = sys.stdout) -> int:
             say(f"    {event.occurred_at:%H:%M:%S}  {event.type:<16} → {status}{applied}")
 
     _heading(say, "6. Trying again on the refunded order")
-    for who in (owner, outsider):
+    for who in (OWNER, OUTSIDER):
         eligibility = service.eligibility(order_id, who)
         say(f"  {who.id}: Initiate Refund shown: {'yes' if eligibility.allowed else 'no'}")
         for reason in eligibility.reasons:
             say(f"    - {reason.rule} {reason.code}: {reason.message}")
-    _attempt(say, lambda: service.quote(order_id, owner, Money.parse("1.00", "USD")))
-    _attempt(say, lambda: service.quote(order_id, outsider, Money.parse("1.00", "USD")))
+    _attempt(say, lambda: service.quote(order_id, OWNER, Money.parse("1.00", "USD")))
+    _attempt(say, lambda: service.quote(order_id, OUTSIDER, Money.parse("1.00", "USD")))
 
     _heading(say, "7. Revoke Buyer Access (a separate setting: refunds never change it)")
-    say(f"  Buyer access before: {service.order_details(order_id, owner).buyer_access}")
-    service.revoke_buyer_access(order_id, owner)
-    service.revoke_buyer_access(order_id, owner)  # idempotent: recorded once
-    say(f"  Buyer access after:  {service.order_details(order_id, owner).buyer_access}")
-    _show_activity(say, service.order_details(order_id, owner))
+    say(f"  Buyer access before: {service.order_details(order_id, OWNER).buyer_access}")
+    service.revoke_buyer_access(order_id, OWNER)
+    service.revoke_buyer_access(order_id, OWNER)  # idempotent: recorded once
+    say(f"  Buyer access after:  {service.order_details(order_id, OWNER).buyer_access}")
+    _show_activity(say, service.order_details(order_id, OWNER))
+    stripe.default_refund_status = "succeeded"
 
-    _heading(say, "8. When Stripe's answer is lost: nothing lost, nothing refunded twice")
+
+def _crash_and_restart(
+    say: Callable[[str], None],
+    stripe: FakeStripe,
+    clock: ManualClock,
+    orders: SqlOrderRepository,
+    service: RefundService,
+    db: Path,
+) -> None:
+    _heading(
+        say, "8. The app server dies while Stripe answers: nothing lost, nothing refunded twice"
+    )
     second = orders.add(
         stripe_paid_order(
             stripe,
@@ -147,18 +375,98 @@ def run(out: TextIO = sys.stdout) -> int:
             stripe_fee=Money.parse("288", "JPY"),
         )
     )
-    stripe.default_refund_status = "succeeded"
-    quote = service.quote(second.id, owner, Money.parse("3000", "JPY"), reason="duplicate")
-    stripe.inject_fault(Fault.TIMEOUT_AFTER_CREATE)
-    try:
-        service.process(quote, owner)
-    except GatewayUnavailable as e:
-        say(f"  Process Refund: {e.code}: {e.message}")
-    waiting = service.order_details(second.id, owner)
-    say(f"  Record: {waiting.refunds[0].status.name}, balance held: {waiting.refundable}")
-    synced = service.sync(second.id)
-    say(f"  After sync: {synced.refunds[0].status.name}, order {synced.status.label}")
+    with LoopbackStripe(stripe, clock=clock.now) as relay:
+        app_server: list[subprocess.Popen[str]] = []
+
+        def crash_after_stripe_answers(stage: str, operation: str) -> bool:
+            # Stripe has made the refund; the app server dies before it can read the answer.
+            if stage == "answered" and operation == "POST /v1/refunds" and app_server:
+                app_server[0].kill()
+                app_server[0].wait()
+                return True
+            return False
+
+        relay.interrupt = crash_after_stripe_answers
+        with _app_server(
+            db, relay.url, "refund", second.id, amount="3000", currency="JPY", reason="duplicate"
+        ) as first:
+            app_server.append(first)
+            printed, _ = first.communicate(timeout=_CHILD_TIMEOUT_SECONDS)
+        _relay_lines(say, "app server 1", printed)
+        killed = first.returncode < 0
+        say(
+            "  Stripe made the refund; app server 1 was killed (SIGKILL) before it heard the "
+            f"answer: {killed}"
+        )
+        waiting = service.order_details(second.id, OWNER)
+        say(f"  Record: {waiting.refunds[0].status.name}, balance held: {waiting.refundable}")
+        relay.interrupt = None
+        with _app_server(db, relay.url, "sync", second.id) as restarted:
+            printed, _ = restarted.communicate(timeout=_CHILD_TIMEOUT_SECONDS)
+        _relay_lines(say, "app server 2", printed)
+        if restarted.returncode != 0:
+            raise RuntimeError(f"the restarted app server failed ({restarted.returncode})")
     say(f"  Refunds at Stripe for this payment: {len(stripe.refunds_of(_pi(second)))}")
+    _show_activity(say, service.order_details(second.id, OWNER))
+
+
+@contextmanager
+def _app_server(
+    db: Path, stripe_url: str, command: str, order_id: str, **options: str
+) -> Iterator[subprocess.Popen[str]]:
+    args = [sys.executable, "-m", "kanorio_refunds._demo", command, str(db), stripe_url, order_id]
+    for name, value in options.items():
+        args += [f"--{name}", value]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            yield process
+        finally:
+            if process.poll() is None:  # pragma: no cover - only if the walkthrough failed
+                process.kill()
+
+
+def _relay_lines(say: Callable[[str], None], who: str, printed: str) -> None:
+    for line in printed.splitlines():
+        say(f"  [{who}] {line}")
+
+
+def _app_server_main(argv: Sequence[str]) -> int:
+    """One app server process of chapter 8: the service on the demo's SQLite file, the real
+    SDK talking to the simulator over loopback, the demo's clock."""
+    parser = argparse.ArgumentParser(prog="python -m kanorio_refunds._demo")
+    parser.add_argument("command", choices=("refund", "sync"))
+    parser.add_argument("db", type=Path)
+    parser.add_argument("stripe_url")
+    parser.add_argument("order_id")
+    parser.add_argument("--amount")
+    parser.add_argument("--currency")
+    parser.add_argument("--reason")
+    args = parser.parse_args(argv)
+
+    clock = LoopbackClock(args.stripe_url)
+    engine = sqlite_engine(args.db)
+    service = RefundService(
+        orders=SqlOrderRepository(engine, clock=clock),
+        gateway=loopback_gateway(args.stripe_url),
+        clock=clock,
+        processed_events=SqlProcessedEvents(engine, clock=clock),
+    )
+    order_id = OrderId(args.order_id)
+    if args.command == "refund":
+        amount = Money.parse(args.amount, args.currency)
+        quote = service.quote(order_id, OWNER, amount, reason=args.reason)
+        print(f"Confirm Refund: {quote.amount}, refundable after it {quote.refundable_after}")
+        print("Process Refund: the refund is written ahead, then Stripe is asked ...", flush=True)
+        refund = service.process(quote, OWNER)
+        print(f"Stripe answered: {refund.status.name}")  # pragma: no cover - killed before
+        return 0
+    print("Started; sync resumes every refund still submitting", flush=True)
+    synced = service.sync(order_id)
+    refund = synced.refunds[0]
+    print(
+        f"After sync: {refund.status.name} ({refund.gateway_refund_id}), order "
+        f"{synced.status.label}"
+    )
     return 0
 
 
@@ -195,7 +503,7 @@ def _show_quote(say: Callable[[str], None], quote: RefundQuote) -> None:
     say(f"    Refundable {quote.refundable_before} → {quote.refundable_after} after this refund")
     say(f"    Order status will be: {quote.resulting_status.label}")
     for notice in quote.notices:
-        say(f"    ! {notice.value}")
+        say(f"    ! {notice.message}")
 
 
 def _show_refund(say: Callable[[str], None], refund: Refund) -> None:
@@ -219,3 +527,7 @@ def _attempt(say: Callable[[str], None], action: Callable[[], object]) -> None:
         say(f"  Refused: {e.code}: {e.message}")
     else:  # pragma: no cover - the walkthrough's attempts are all refused
         say("  Unexpectedly accepted")
+
+
+if __name__ == "__main__":
+    raise SystemExit(_app_server_main(sys.argv[1:]))
