@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck contracts pytest bench clean
+.PHONY: demo test lint typecheck contracts pytest test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ contracts: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The SQL adapter's tests on a throwaway PostgreSQL (127.0.0.1), installed from Debian's
+# packages when missing; CI runs the whole suite this way (.ci/run).
+test-postgres: $(STAMP)
+	bash .ci/run with-postgres $(BIN)/pytest tests/sql
 
 bench: $(STAMP)
 	$(BIN)/pytest benchmarks --benchmark-only -p no:randomly
