@@ -208,6 +208,29 @@ def test_unknown_currency_codes_are_refused(code: str) -> None:
         Money.from_minor(100, code)
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "u\u017fd",  # "uſd": LATIN SMALL LETTER LONG S upper-cases to "S"
+        "\u0131nr",  # "ınr": LATIN SMALL LETTER DOTLESS I upper-cases to "I"
+        "\uff35\uff33\uff24",  # full-width "ＵＳＤ"
+        "US\u0044\u0301",  # "USD" with a combining accent
+    ],
+    ids=["long-s", "dotless-i", "full-width", "combining"],
+)
+def test_non_ascii_currency_codes_are_refused(code: str) -> None:
+    """M2: (regression) codes are ASCII: "uſd" used to be USD and "ınr" INR, because Python's
+    upper() folds those letters to ASCII. They are refused with unknown_currency, and the
+    message says an ASCII code is expected."""
+    with pytest.raises(UnknownCurrency, match="ASCII code") as info:
+        Currency.of(code)
+    assert info.value.code == "unknown_currency"
+    with pytest.raises(UnknownCurrency):
+        Money.parse("1.00", code)
+    with pytest.raises(UnknownCurrency):
+        Money.from_minor(100, code)
+
+
 def test_currency_must_be_given_as_text() -> None:
     """M2: a currency given as something else than a code is refused, clearly."""
     with pytest.raises(UnknownCurrency, match="code string"):

@@ -109,7 +109,8 @@ class Currency:
 
     @classmethod
     def of(cls, code: str | Currency) -> Currency:
-        """The currency for an ISO 4217 code, case-insensitive. Raises ``UnknownCurrency``."""
+        """The currency for an ISO 4217 code (ASCII letters, case-insensitive, surrounding
+        whitespace ignored). Raises ``UnknownCurrency``."""
         if isinstance(code, Currency):
             return code
         if not isinstance(code, str):
@@ -117,12 +118,15 @@ class Currency:
                 f"a currency must be given as an ISO 4217 code string such as 'USD', "
                 f"got {type(code).__name__}"
             )
-        upper = code.strip().upper()
+        stripped = code.strip()
+        # ASCII only, checked before case folding: str.upper() maps "ſ" (long s) to "S" and the
+        # dotless "ı" to "I", so "uſd" would otherwise be USD and "ınr" INR.
+        upper = stripped.upper() if stripped.isascii() else ""
         exponent = ISO_EXPONENTS.get(upper)
         if exponent is None:
             raise UnknownCurrency(
                 f"{code!r} is not an ISO 4217 currency code this library knows; "
-                f"use a three-letter code such as 'USD', 'EUR' or 'JPY'"
+                f"use a three-letter ASCII code such as 'USD', 'EUR' or 'JPY'"
             )
         return cls(upper, exponent)
 
