@@ -72,12 +72,6 @@ class PaymentGateway(Protocol):
         different request raises ``GatewayRejected`` (code ``idempotency_error``)."""
         ...
 
-    def list_refunds(
-        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> tuple[GatewayRefund, ...]:
-        """Every refund of the payment, oldest first (all pages). Read-only, idempotent."""
-        ...
-
 
 class Clock(Protocol):
     """The time. The domain never reads a clock; the service asks this port, so tests and the

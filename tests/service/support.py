@@ -226,11 +226,6 @@ class SpyGateway:
             self.before_create(request)
         return self.inner.create_refund(request)
 
-    def list_refunds(
-        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> tuple[GatewayRefund, ...]:
-        return self.inner.list_refunds(payment_intent_id, charge_id)
-
 
 class HookedRepository:
     """An ``OrderRepository`` over a shared one that can run ``hook`` before a chosen call.

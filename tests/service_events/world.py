@@ -106,12 +106,6 @@ class ChaosGateway:
         self._inject("read", "retrieve_payment_intent" if payment_intent_id else "retrieve_charge")
         return self.inner.fetch_payment(payment_intent_id, charge_id)
 
-    def list_refunds(
-        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> tuple[GatewayRefund, ...]:
-        self._inject("read", "list_refunds")
-        return self.inner.list_refunds(payment_intent_id, charge_id)
-
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         while self.before_create:
             self.before_create.pop(0)()
