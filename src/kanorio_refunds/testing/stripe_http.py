@@ -42,6 +42,7 @@ from kanorio_refunds.testing.fake_stripe import (
     StripeConnectionFault,
     StripeTimeoutFault,
 )
+from kanorio_refunds.testing.fake_stripe._render import stripe_json as dumps_stripe_json
 
 __all__ = [
     "DATA_DIR",
@@ -316,26 +317,6 @@ def parse_stripe_params(text: str, allowed: Mapping[str, Any], *, where: str) ->
             )
         out[name] = _coerce(value, allowed[name], name)
     return out
-
-
-def dumps_stripe_json(obj: Any) -> str:
-    """JSON as Stripe sends it; ``Decimal`` values become JSON numbers (e.g. ``1.2345``)."""
-    numbers: list[str] = []
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {str(k): convert(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [convert(v) for v in value]
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ValueError(f"Stripe sends no {value} numbers")
-            numbers.append(format(value, "f"))
-            return f"\x00decimal{len(numbers) - 1}\x00"
-        return value
-
-    text = json.dumps(convert(obj), indent=2, ensure_ascii=False)
-    return re.sub(r'"\\u0000decimal(\d+)\\u0000"', lambda m: numbers[int(m.group(1))], text)
 
 
 class _Headers(Mapping[str, str]):

@@ -5,7 +5,7 @@ and a fake HTTP backend plugged into the real ``stripe`` SDK serves Stripe's RES
 it, so both adapters are tested against the same behaviour. It therefore speaks Stripe's language:
 amounts are ints in Stripe's units, currencies are lowercase strings and every object is a
 Stripe-shaped JSON dict (field names and shapes of API 2023-08-16, checked against Stripe's OpenAPI
-spec), handed out as a deep copy so no caller can change the model behind its back.
+spec), handed out as a fresh copy so no caller can change the model behind its back.
 
 What is modelled:
 
@@ -20,24 +20,52 @@ What is modelled:
 Stripe behaviour is mimicked where the library depends on it; everything else is left out on
 purpose (no customers, payment methods, transfers, application-fee objects or payouts).
 
+Where things are: this module holds the state and the behaviour; request parameter checks are
+in ``_params``, the JSON shape of every object and its rendering in ``_render``, errors and
+injected faults in ``_faults``, idempotency keys in ``_idempotency``, list pagination in
+``_listing``, the request log in ``_requests`` and unit conversions in ``_units``.
+
 Thread safety: every public operation runs under one lock, so two threads refunding the same
 charge are serialised exactly like Stripe's per-object locking would do.
+
+Speed: hosts' property tests run the model millions of times, so no call scans what the model
+holds (refunds and disputes are indexed by charge, list pages found by bisection) and answers are
+built as fresh dicts (``_render.fresh``) rather than with ``copy.deepcopy``.
 """
 
 from __future__ import annotations
 
-import copy
-import enum
 import itertools
 import threading
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
 from kanorio_refunds.domain._money import stripe_decimals
+from kanorio_refunds.testing.fake_stripe import _params as params_of
+from kanorio_refunds.testing.fake_stripe import _render as shapes
+from kanorio_refunds.testing.fake_stripe._faults import (
+    Fault,
+    FaultQueue,
+    StripeApiError,
+    StripeConnectionFault,
+    StripeTimeoutFault,
+    fault_error,
+    invalid,
+    missing,
+)
+from kanorio_refunds.testing.fake_stripe._idempotency import IdempotencyKeys
+from kanorio_refunds.testing.fake_stripe._listing import page
+from kanorio_refunds.testing.fake_stripe._render import API_VERSION, fresh, render, snapshot
+from kanorio_refunds.testing.fake_stripe._requests import Call, RequestRecord
+from kanorio_refunds.testing.fake_stripe._units import (
+    convert,
+    display,
+    to_major,
+    to_minor,
+)
 
 __all__ = [
     "API_VERSION",
@@ -55,9 +83,6 @@ __all__ = [
 ]
 
 JsonDict = dict[str, Any]
-
-#: The Stripe API version whose object shapes this model reproduces.
-API_VERSION: Final = "2023-08-16"
 
 #: The API operations of the model. Faults can be injected into each of them.
 OPERATIONS: Final = frozenset(
@@ -93,7 +118,7 @@ DISPUTE_STATUSES: Final = frozenset(
 #: Dispute statuses in which the model refuses refunds of the charge (``charge_disputed``):
 #: open inquiries and chargebacks, and lost chargebacks (the money already went back to the
 #: cardholder). ``won`` and ``warning_closed`` make the charge refundable again. The same rule
-#: as ``stripe_objects.DISPUTE_STATUSES_BLOCKING_REFUNDS`` (a test keeps them equal).
+#: as ``_stripe_json.DISPUTE_STATUSES_BLOCKING_REFUNDS`` (a test keeps them equal).
 DISPUTE_STATUSES_BLOCKING_REFUNDS: Final = DISPUTE_STATUSES - {"won", "warning_closed"}
 
 #: Stripe's documented values of ``refund.failure_reason``.
@@ -119,372 +144,10 @@ _TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
     "canceled": frozenset(),
 }
 
-# Statuses whose amount Stripe counts in ``charge.amount_refunded``.
-_RESERVING: Final = frozenset({"pending", "requires_action", "succeeded"})
-
 # A refund may be born in these statuses (card: succeeded/pending; bank transfer: requires_action).
 _INITIAL_STATUSES: Final = frozenset({"pending", "requires_action", "succeeded"})
 
-_REFUND_REASONS: Final = ("duplicate", "fraudulent", "requested_by_customer")
-_REFUND_PARAMS: Final = frozenset(
-    {
-        "payment_intent",
-        "charge",
-        "amount",
-        "reason",
-        "metadata",
-        "refund_application_fee",
-        "reverse_transfer",
-        "expand",
-    }
-)
-
-# Which fields of which object type may be expanded, and where expanded ids point to.
-_EXPANDABLE: Final[Mapping[str, frozenset[str]]] = {
-    "payment_intent": frozenset({"latest_charge"}),
-    "charge": frozenset({"balance_transaction", "payment_intent"}),
-    "refund": frozenset(
-        {"balance_transaction", "charge", "payment_intent", "failure_balance_transaction"}
-    ),
-    "balance_transaction": frozenset({"source"}),
-    "dispute": frozenset({"charge", "payment_intent"}),
-}
-
-_METADATA_MAX_KEYS: Final = 50
-_METADATA_MAX_KEY_LEN: Final = 40
-_METADATA_MAX_VALUE_LEN: Final = 500
-_LIST_MAX_LIMIT: Final = 100
-# Stripe makes card funds available two days later; only the shape matters here.
-_AVAILABLE_AFTER_SECONDS: Final = 2 * 86_400
 _DEFAULT_EPOCH: Final = 1_700_000_000
-
-
-# --------------------------------------------------------------------------------------------
-# Errors and faults
-# --------------------------------------------------------------------------------------------
-
-
-class StripeApiError(Exception):
-    """An HTTP error answer of Stripe (4xx/5xx) with Stripe's error body.
-
-    ``type`` is one of Stripe's error types (``invalid_request_error``, ``api_error``,
-    ``idempotency_error``, ``card_error``); ``code`` is Stripe's error code or None (Stripe sends
-    no code for, e.g., invalid enum values or metadata limits). ``request_id`` is the ``req_…`` id
-    of the request that failed (the HTTP backend sends it as the ``Request-Id`` header).
-    """
-
-    def __init__(
-        self,
-        http_status: int,
-        type: str,
-        code: str | None,
-        message: str,
-        param: str | None = None,
-        *,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.type = type
-        self.code = code
-        self.message = message
-        self.param = param
-        self.request_id = request_id
-
-    @property
-    def doc_url(self) -> str | None:
-        """Stripe's documentation link for ``code`` (None without a code)."""
-        if self.code is None:
-            return None
-        return f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
-
-    def to_json(self) -> JsonDict:
-        """Stripe's error body: ``{"error": {...}}``; absent fields are omitted as Stripe does."""
-        body: JsonDict = {"type": self.type, "message": self.message}
-        if self.code is not None:
-            body["code"] = self.code
-            body["doc_url"] = self.doc_url
-        if self.param is not None:
-            body["param"] = self.param
-        if self.request_id is not None:
-            body["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{self.request_id}"
-        return {"error": body}
-
-    def _clone(self) -> StripeApiError:
-        return StripeApiError(self.http_status, self.type, self.code, self.message, self.param)
-
-    def __repr__(self) -> str:
-        return (
-            f"StripeApiError(http_status={self.http_status}, type={self.type!r}, "
-            f"code={self.code!r}, message={self.message!r}, param={self.param!r})"
-        )
-
-
-class StripeConnectionFault(Exception):
-    """The request never reached Stripe (injected ``Fault.CONNECTION_ERROR``); nothing happened."""
-
-    def __init__(self, operation: str, request_id: str) -> None:
-        super().__init__(f"connection to Stripe failed during {operation}")
-        self.operation = operation
-        self.request_id = request_id
-
-
-class StripeTimeoutFault(Exception):
-    """Stripe did the work but the answer was lost (injected ``Fault.TIMEOUT_AFTER_CREATE``).
-
-    ``result`` is a copy of the object Stripe created or returned, for tests only: the caller's
-    code must behave as if it never saw it.
-    """
-
-    def __init__(self, operation: str, request_id: str, result: JsonDict | None) -> None:
-        super().__init__(f"request to Stripe timed out during {operation}")
-        self.operation = operation
-        self.request_id = request_id
-        self.result = result
-
-
-class Fault(enum.Enum):
-    """A failure to inject into the next call of an operation (see ``FakeStripe.inject_fault``)."""
-
-    #: Nothing happens at Stripe; the caller gets ``StripeConnectionFault``.
-    CONNECTION_ERROR = "connection_error"
-    #: The operation runs (a refund IS created, events too); the caller gets ``StripeTimeoutFault``.
-    TIMEOUT_AFTER_CREATE = "timeout_after_create"
-    #: 429 ``rate_limit``; nothing happens.
-    RATE_LIMITED = "rate_limited"
-    #: 500 ``api_error``; nothing happens.
-    SERVER_ERROR = "server_error"
-    #: 409 ``lock_timeout``; nothing happens.
-    CONFLICT = "conflict"
-    #: 400 ``invalid_request_error`` with the Stripe ``code`` given at injection; nothing happens.
-    REJECT = "reject"
-
-
-# Messages Stripe gives for the codes a REJECT fault is typically used with.
-_REJECT_MESSAGES: Final[Mapping[str, tuple[str, str | None]]] = {
-    "charge_disputed": ("The charge has been charged back; cannot issue a refund.", None),
-    "amount_too_large": (
-        "Refund amount is greater than unrefunded amount on charge.",
-        "amount",
-    ),
-    "charge_already_refunded": ("The charge has already been refunded.", None),
-    "resource_missing": ("No such object.", "id"),
-    "parameter_missing": ("A required parameter is missing.", None),
-    "parameter_invalid_integer": ("Invalid positive integer", "amount"),
-}
-
-
-@attrs.frozen
-class RequestRecord:
-    """One API call as the model received it, for tests to assert what was sent.
-
-    ``http_status`` is 200 on success, the error's status for ``StripeApiError`` and None when the
-    caller saw a connection failure or a timeout. ``idempotent_replayed`` is True when Stripe
-    would answer with ``Idempotent-Replayed: true``.
-    """
-
-    request_id: str
-    operation: str
-    params: JsonDict
-    idempotency_key: str | None
-    stripe_account: str | None
-    created: int
-    fault: Fault | None
-    http_status: int | None
-    idempotent_replayed: bool
-
-
-# --------------------------------------------------------------------------------------------
-# Small helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _invalid(
-    message: str, *, code: str | None = None, param: str | None = None, status: int = 400
-) -> StripeApiError:
-    return StripeApiError(status, "invalid_request_error", code, message, param)
-
-
-def _missing(kind: str, object_id: str, param: str) -> StripeApiError:
-    return _invalid(
-        f"No such {kind}: '{object_id}'", code="resource_missing", param=param, status=404
-    )
-
-
-def _to_minor(major: Decimal, currency: str) -> int:
-    """Major units -> Stripe units of ``currency``, rounding half-even (M5: named rounding)."""
-    scaled = major.scaleb(stripe_decimals(currency))
-    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def _to_major(amount: int, currency: str) -> Decimal:
-    return Decimal(amount).scaleb(-stripe_decimals(currency))
-
-
-def _convert(amount: int, source: str, target: str, rate: Decimal) -> int:
-    """Convert Stripe units of ``source`` into Stripe units of ``target`` at ``rate``."""
-    return _to_minor(_to_major(amount, source) * rate, target)
-
-
-def _display(amount: int, currency: str) -> str:
-    return f"{_to_major(amount, currency)} {currency.upper()}"
-
-
-def _canonical(value: Any) -> Any:
-    """The value as it travels form-encoded, so 500 and "500" are the same parameter.
-
-    Stripe compares an idempotent retry's parameters on the wire, where everything is a string.
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    return str(value)
-
-
-def _parse_positive_int(value: Any, param: str) -> int:
-    # Form-encoded requests carry integers as digit strings; in-process callers pass ints.
-    if isinstance(value, bool):
-        parsed = None
-    elif isinstance(value, int):
-        parsed = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        parsed = int(value)
-    else:
-        parsed = None
-    if parsed is None or parsed <= 0:
-        raise _invalid("Invalid positive integer", code="parameter_invalid_integer", param=param)
-    return parsed
-
-
-def _parse_bool(value: Any, param: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return bool(value == "true")
-    raise _invalid(f"Invalid boolean: {value!r}", param=param)
-
-
-def _parse_metadata(value: Any) -> dict[str, str]:
-    """Validate metadata with Stripe's limits and messages (Stripe sends no error code here)."""
-    if value is None or value == "":
-        return {}
-    if not isinstance(value, Mapping):
-        raise _invalid(
-            "Invalid metadata: must be a hash of keys to string values", param="metadata"
-        )
-    metadata: dict[str, str] = {}
-    for key, val in value.items():
-        if not isinstance(key, str) or not key or len(key) > _METADATA_MAX_KEY_LEN:
-            raise _invalid(
-                f"Invalid key: {key!r} must be a string under {_METADATA_MAX_KEY_LEN} characters",
-                param="metadata",
-            )
-        if not isinstance(val, str) or len(val) > _METADATA_MAX_VALUE_LEN:
-            raise _invalid(
-                f"Invalid val: {val!r} must be a string under {_METADATA_MAX_VALUE_LEN} characters",
-                param=f"metadata[{key}]",
-            )
-        # Posting an empty value unsets a key, so it never appears on the object.
-        if val:
-            metadata[key] = val
-    if len(metadata) > _METADATA_MAX_KEYS:
-        raise _invalid(
-            f"Metadata can have up to {_METADATA_MAX_KEYS} keys, but you've set {len(metadata)}.",
-            param="metadata",
-        )
-    return metadata
-
-
-def _parse_expand(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise _invalid("Invalid array", param="expand")
-    if not all(isinstance(v, str) and v for v in value):
-        raise _invalid("Invalid array", param="expand")
-    return tuple(value)
-
-
-def _parse_limit(value: Any) -> int:
-    limit = _parse_positive_int(value, "limit")
-    if limit > _LIST_MAX_LIMIT:
-        raise _invalid(
-            f"This value must be less than or equal to {_LIST_MAX_LIMIT} (it currently is "
-            f"'{limit}').",
-            code="parameter_invalid_integer",
-            param="limit",
-        )
-    return limit
-
-
-@attrs.define
-class _RefundParams:
-    payment_intent: str | None
-    charge: str | None
-    amount: int | None
-    reason: str | None
-    metadata: dict[str, str]
-    refund_application_fee: bool
-    reverse_transfer: bool
-    expand: tuple[str, ...]
-
-
-def _parse_refund_params(params: Mapping[str, Any]) -> _RefundParams:
-    """Stripe's parameter validation of POST /v1/refunds (nothing is stored if it fails)."""
-    for name in params:
-        if name not in _REFUND_PARAMS:
-            raise _invalid(
-                f"Received unknown parameter: {name}", code="parameter_unknown", param=name
-            )
-    ids: dict[str, str | None] = {}
-    for name in ("payment_intent", "charge"):
-        value = params.get(name)
-        if value is not None and (not isinstance(value, str) or not value):
-            raise _invalid(
-                f"Invalid {name}: must be a non-empty string",
-                code="parameter_invalid_string_empty",
-                param=name,
-            )
-        ids[name] = value
-    amount = params.get("amount")
-    reason = params.get("reason")
-    if reason is not None and reason not in _REFUND_REASONS:
-        # Stripe answers an invalid enum value without an error code.
-        raise _invalid(
-            "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
-            param="reason",
-        )
-    parsed = _RefundParams(
-        payment_intent=ids["payment_intent"],
-        charge=ids["charge"],
-        amount=None if amount is None else _parse_positive_int(amount, "amount"),
-        reason=reason,
-        metadata=_parse_metadata(params.get("metadata")),
-        refund_application_fee=_parse_bool(
-            params.get("refund_application_fee", False), "refund_application_fee"
-        ),
-        reverse_transfer=_parse_bool(params.get("reverse_transfer", False), "reverse_transfer"),
-        expand=_parse_expand(params.get("expand")),
-    )
-    if parsed.payment_intent is None and parsed.charge is None:
-        raise _invalid(
-            "One of the following params should be provided for this request: "
-            "payment_intent or charge.",
-            code="parameter_missing",
-        )
-    return parsed
-
-
-def _read_params(object_id: str, expand: Sequence[str]) -> JsonDict:
-    params: JsonDict = {"id": object_id}
-    if expand:
-        params["expand"] = list(expand)
-    return params
 
 
 def _default_clock() -> Callable[[], int]:
@@ -492,38 +155,32 @@ def _default_clock() -> Callable[[], int]:
 
 
 @attrs.define
-class _Call:
-    """The context of one API call: who asked, when, and how it ended."""
-
-    request_id: str
-    now: int
-    idempotency_key: str | None
-    stripe_account: str | None
-    replayed: bool = False
-
-
-@attrs.define
-class _Saved:
-    """An idempotency key's stored result: the first response or the error Stripe executed to."""
-
-    operation: str
-    params: Any
-    response: JsonDict | None
-    error: StripeApiError | None
-
-
-@attrs.define
 class _ChargeState:
-    """What the model knows about a charge beyond its JSON."""
+    """What the model knows about a charge beyond its JSON: the indexes that spare list calls
+    a scan of every object."""
 
-    # The charge's dispute, if any (one per charge); whether it blocks refunds follows from its
-    # status (DISPUTE_STATUSES_BLOCKING_REFUNDS).
-    dispute_id: str | None = None
+    # The charge's refunds, in creation order.
+    refund_ids: list[str] = attrs.Factory(list)
+    # The charge's dispute, if any (one per charge, so a list of at most one id, in the shape
+    # list calls page over); whether it blocks refunds follows from its status
+    # (DISPUTE_STATUSES_BLOCKING_REFUNDS).
+    dispute_ids: list[str] = attrs.Factory(list)
+
+    @property
+    def dispute_id(self) -> str | None:
+        return self.dispute_ids[0] if self.dispute_ids else None
 
 
-# --------------------------------------------------------------------------------------------
-# The model
-# --------------------------------------------------------------------------------------------
+@attrs.define
+class _Kind:
+    """The objects of one listable type in creation order, and each one's position in it."""
+
+    order: list[str] = attrs.Factory(list)
+    seq: dict[str, int] = attrs.Factory(dict)
+
+    def add(self, object_id: str) -> None:
+        self.seq[object_id] = len(self.order)
+        self.order.append(object_id)
 
 
 class FakeStripe:
@@ -554,15 +211,11 @@ class FakeStripe:
         # Every object by id; the id prefix tells its type, which is how expansion resolves ids.
         self._objects: dict[str, JsonDict] = {}
         self._charge_state: dict[str, _ChargeState] = {}
-        # Refund ids in creation order (Stripe lists newest first, i.e. this order reversed).
-        self._refund_order: list[str] = []
-        self._refund_seq: dict[str, int] = {}
-        # Dispute ids in creation order, likewise.
-        self._dispute_order: list[str] = []
-        self._dispute_seq: dict[str, int] = {}
+        # Refunds and disputes in creation order (Stripe lists newest first: this reversed).
+        self._kinds: dict[str, _Kind] = {"refund": _Kind(), "dispute": _Kind()}
         self._events: list[JsonDict] = []
-        self._faults: dict[str, deque[tuple[Fault, str | None]]] = {}
-        self._idempotency: dict[tuple[str | None, str], _Saved] = {}
+        self._faults = FaultQueue(OPERATIONS)
+        self._idempotency = IdempotencyKeys()
         self._requests: list[RequestRecord] = []
         self._local = threading.local()
 
@@ -630,13 +283,13 @@ class FakeStripe:
             if not isinstance(exchange_rate, Decimal) or not exchange_rate > 0:
                 raise ValueError("a cross-currency payment needs a positive Decimal exchange_rate")
             rate = exchange_rate
-            settled = _convert(amount, currency, settlement, rate)
+            settled = convert(amount, currency, settlement, rate)
         fee = stripe_fee + application_fee
         if fee > settled:
             raise ValueError(f"fees ({fee}) exceed the settled amount ({settled})")
         if application_fee and rate is not None:
-            app_fee_presentment: int | None = _to_minor(
-                _to_major(application_fee, settlement) / rate, currency
+            app_fee_presentment: int | None = to_minor(
+                to_major(application_fee, settlement) / rate, currency
             )
         else:
             app_fee_presentment = application_fee or None
@@ -646,53 +299,37 @@ class FakeStripe:
             now = self._clock()
             pi_id, ch_id, txn_id = self._new_id("pi"), self._new_id("ch"), self._new_id("txn")
             pm_id = self._new_id("pm")
-            fee_details = [
-                {
-                    "amount": stripe_fee,
-                    "application": None,
-                    "currency": settlement,
-                    "description": "Stripe processing fees",
-                    "type": "stripe_fee",
-                }
-            ]
+            fee_details = [shapes.fee_detail(stripe_fee, settlement, application=False)]
             if application_fee:
-                fee_details.append(
-                    {
-                        "amount": application_fee,
-                        "application": "ca_fake_platform",
-                        "currency": settlement,
-                        "description": "Application fee",
-                        "type": "application_fee",
-                    }
-                )
-            self._objects[txn_id] = {
-                "id": txn_id,
-                "object": "balance_transaction",
-                "amount": settled,
-                "available_on": now + _AVAILABLE_AFTER_SECONDS,
-                "created": now,
-                "currency": settlement,
-                "description": None,
-                # A rate, not money: Stripe sends it as a JSON number, which the SDK hands over as
-                # a float, so the model does too and both gateways exercise the same exact
-                # reading of it (stripe_objects._rate, via its shortest repr).
-                "exchange_rate": None if rate is None else float(rate),
-                "fee": fee,
-                "fee_details": fee_details,
-                "net": settled - fee,
-                "reporting_category": "charge",
-                "source": ch_id,
-                "status": "pending",
-                "type": "charge",
-            }
-            self._objects[ch_id] = _charge_json(
-                ch_id, pi_id, txn_id, pm_id, amount, currency, app_fee_presentment, meta, now
+                fee_details.append(shapes.fee_detail(application_fee, settlement, application=True))
+            self._objects[txn_id] = shapes.charge_balance_transaction(
+                txn_id, ch_id, settled, settlement, rate, fee_details, now
             )
-            self._charge_state[ch_id] = _ChargeState()
-            self._objects[pi_id] = _payment_intent_json(
-                pi_id, ch_id, pm_id, amount, currency, app_fee_presentment, meta, now
+            state = _ChargeState()
+            self._objects[ch_id] = shapes.charge(
+                ch_id,
+                pi_id,
+                txn_id,
+                pm_id,
+                amount,
+                currency,
+                app_fee_presentment,
+                meta,
+                now,
             )
-            return copy.deepcopy(self._objects[pi_id])
+            self._charge_state[ch_id] = state
+            self._objects[pi_id] = shapes.payment_intent(
+                pi_id,
+                ch_id,
+                pm_id,
+                amount,
+                currency,
+                app_fee_presentment,
+                meta,
+                now,
+            )
+            created: JsonDict = fresh(self._objects[pi_id])
+            return created
 
     # ---------------------------------------------------------------- API: reads
 
@@ -728,10 +365,10 @@ class FakeStripe:
         """GET one object of ``kind`` (logged and faultable as ``retrieve_<kind>``)."""
         return self._call(
             f"retrieve_{kind}",
-            _read_params(id, expand),
+            params_of.read_params(id, expand),
             None,
             stripe_account,
-            lambda call: self._render(self._get(kind, id, "id"), expand),
+            lambda call: render(self._get(kind, id, "id"), expand, self._objects.__getitem__),
         )
 
     def list_refunds(
@@ -812,25 +449,10 @@ class FakeStripe:
         }
         if expand:
             params["expand"] = list(expand)
-        order, seq = (
-            (self._refund_order, self._refund_seq)
-            if kind == "refund"
-            else (self._dispute_order, self._dispute_seq)
-        )
 
-        def run(call: _Call) -> JsonDict:
-            return self._list(
-                kind,
-                order,
-                seq,
-                f"/v1/{kind}s",
-                charge,
-                payment_intent,
-                limit,
-                starting_after,
-                ending_before,
-                expand,
-            )
+        def run(call: Call) -> JsonDict:
+            checked = params_of.list_params(limit, starting_after, ending_before, expand)
+            return self._list(kind, charge, payment_intent, checked)
 
         return self._call(f"list_{kind}s", params, None, stripe_account, run)
 
@@ -855,13 +477,13 @@ class FakeStripe:
         executing (``charge_disputed``, ``amount_too_large``, ``charge_already_refunded``) are,
         and are replayed. Keys are scoped by ``stripe_account``.
         """
-        snapshot = copy.deepcopy(dict(params))
+        sent: JsonDict = snapshot(dict(params))
         return self._call(
             "create_refund",
-            snapshot,
+            sent,
             idempotency_key,
             stripe_account,
-            lambda call: self._create_refund(call, snapshot),
+            lambda call: self._create_refund(call, sent),
         )
 
     # ---------------------------------------------------------------- back office: refunds
@@ -915,7 +537,8 @@ class FakeStripe:
             self._emit("charge.refund.updated", refund, now, previous=previous)
             if status == "failed":
                 self._emit("refund.failed", refund, now)
-            return copy.deepcopy(refund)
+            updated: JsonDict = fresh(refund)
+            return updated
 
     # ---------------------------------------------------------------- back office: disputes
 
@@ -942,7 +565,7 @@ class FakeStripe:
                 raise ValueError(f"charge {charge['id']} already has a dispute")
             now = self._clock()
             dp_id = self._new_id("dp")
-            dispute = _dispute_json(
+            dispute = shapes.dispute(
                 dp_id,
                 charge,
                 charge["amount"] if amount is None else amount,
@@ -951,12 +574,12 @@ class FakeStripe:
                 status="warning_needs_response" if inquiry else "needs_response",
             )
             self._objects[dp_id] = dispute
-            self._dispute_seq[dp_id] = len(self._dispute_order)
-            self._dispute_order.append(dp_id)
-            state.dispute_id = dp_id
+            self._kinds["dispute"].add(dp_id)
+            state.dispute_ids.append(dp_id)
             charge["disputed"] = True
             self._emit("charge.dispute.created", dispute, now)
-            return copy.deepcopy(dispute)
+            opened: JsonDict = fresh(dispute)
+            return opened
 
     def update_dispute(self, payment_intent_id: str) -> JsonDict:
         """Evidence was submitted: the open dispute goes under review (``needs_response`` ->
@@ -976,7 +599,8 @@ class FakeStripe:
             dispute["evidence_details"]["has_evidence"] = True
             dispute["evidence_details"]["submission_count"] += 1
             self._emit("charge.dispute.updated", dispute, now, previous=previous)
-            return copy.deepcopy(dispute)
+            updated: JsonDict = fresh(dispute)
+            return updated
 
     def close_dispute(self, payment_intent_id: str, status: str = "won") -> JsonDict:
         """Close the payment's open dispute; return the dispute. A chargeback closes as
@@ -1002,7 +626,8 @@ class FakeStripe:
             previous = {"status": dispute["status"]}
             dispute["status"] = status
             self._emit("charge.dispute.closed", dispute, now, previous=previous)
-            return copy.deepcopy(dispute)
+            closed: JsonDict = fresh(dispute)
+            return closed
 
     # ---------------------------------------------------------------- faults
 
@@ -1019,69 +644,64 @@ class FakeStripe:
         ``code`` is required for ``Fault.REJECT`` (a Stripe error code such as
         ``charge_disputed``) and overrides the default code of the HTTP faults.
         """
-        if not isinstance(fault, Fault):
-            raise TypeError(f"fault must be a Fault, got {fault!r}")
-        if operation not in OPERATIONS:
-            raise ValueError(f"unknown operation {operation!r}; one of {sorted(OPERATIONS)}")
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ValueError("times must be a positive int")
-        if fault is Fault.REJECT and not code:
-            raise ValueError("Fault.REJECT needs the Stripe error code to answer with")
+        self._faults.check(fault, operation, times, code)
         with self._lock:
-            queue = self._faults.setdefault(operation, deque())
-            queue.extend([(fault, code)] * times)
+            self._faults.add(fault, operation, times, code)
 
     def pending_faults(self, operation: str = "create_refund") -> int:
         """How many injected faults of ``operation`` have not fired yet."""
         with self._lock:
-            return len(self._faults.get(operation, ()))
+            return self._faults.pending(operation)
 
     # ---------------------------------------------------------------- inspection
 
     def events(self) -> list[JsonDict]:
         """Every event emitted so far, in emission order (copies)."""
         with self._lock:
-            return copy.deepcopy(self._events)
+            return [fresh(e) for e in self._events]
 
     def events_since(self, n: int) -> list[JsonDict]:
         """The events emitted after the first ``n`` (use ``len(events())`` as a bookmark)."""
         if n < 0:
             raise ValueError("n must not be negative")
         with self._lock:
-            return copy.deepcopy(self._events[n:])
+            return [fresh(e) for e in self._events[n:]]
+
+    def event_count(self) -> int:
+        """How many events were emitted so far: a bookmark for ``events_since`` that copies
+        nothing."""
+        with self._lock:
+            return len(self._events)
 
     @property
     def requests(self) -> list[RequestRecord]:
         """Every API call received so far, oldest first (copies)."""
         with self._lock:
-            return copy.deepcopy(self._requests)
+            return [r.copy() for r in self._requests]
 
     def last_request(self) -> RequestRecord | None:
         """The last API call made by the calling thread (for a transport's ``Request-Id`` and
         ``Idempotent-Replayed`` headers), or None."""
         record: RequestRecord | None = getattr(self._local, "last", None)
-        return copy.deepcopy(record)
+        return None if record is None else record.copy()
 
     def refunds_of(self, payment_intent_id: str) -> list[JsonDict]:
         """All refunds of the payment, oldest first (copies; any status)."""
         with self._lock:
             charge_id = self._charge_of_pi(payment_intent_id)["id"]
-            return [
-                copy.deepcopy(self._objects[r])
-                for r in self._refund_order
-                if self._objects[r]["charge"] == charge_id
-            ]
+            return [fresh(self._objects[r]) for r in self._charge_state[charge_id].refund_ids]
 
     def charge_of(self, payment_intent_id: str) -> JsonDict:
         """The payment's charge (a copy)."""
         with self._lock:
-            return copy.deepcopy(self._charge_of_pi(payment_intent_id))
+            charge: JsonDict = fresh(self._charge_of_pi(payment_intent_id))
+            return charge
 
     def dispute_of(self, payment_intent_id: str) -> JsonDict | None:
         """The payment's dispute (a copy), or None."""
         with self._lock:
             dispute_id = self._charge_state[self._charge_of_pi(payment_intent_id)["id"]].dispute_id
-            return None if dispute_id is None else copy.deepcopy(self._objects[dispute_id])
+            return None if dispute_id is None else fresh(self._objects[dispute_id])
 
     # ================================================================ internals (lock held)
 
@@ -1095,22 +715,21 @@ class FakeStripe:
         params: JsonDict,
         idempotency_key: str | None,
         stripe_account: str | None,
-        run: Callable[[_Call], JsonDict],
+        run: Callable[[Call], JsonDict],
     ) -> JsonDict:
         """Run one API operation: consume an injected fault, run it, log it, translate faults."""
         with self._lock:
-            call = _Call(self._new_id("req"), self._clock(), idempotency_key, stripe_account)
-            queue = self._faults.get(operation)
-            fault, code = queue.popleft() if queue else (None, None)
+            call = Call(self._new_id("req"), self._clock(), idempotency_key, stripe_account)
+            fault, code = self._faults.take(operation)
             status: int | None = None
             try:
                 if fault is Fault.CONNECTION_ERROR:
                     raise StripeConnectionFault(operation, call.request_id)
                 if fault is not None and fault is not Fault.TIMEOUT_AFTER_CREATE:
-                    raise _fault_error(fault, code)
+                    raise fault_error(fault, code)
                 result = run(call)
                 if fault is Fault.TIMEOUT_AFTER_CREATE:
-                    raise StripeTimeoutFault(operation, call.request_id, copy.deepcopy(result))
+                    raise StripeTimeoutFault(operation, call.request_id, fresh(result))
                 status = 200
                 return result
             except StripeApiError as err:
@@ -1121,7 +740,7 @@ class FakeStripe:
                 record = RequestRecord(
                     request_id=call.request_id,
                     operation=operation,
-                    params=copy.deepcopy(params),
+                    params=snapshot(params),
                     idempotency_key=idempotency_key,
                     stripe_account=stripe_account,
                     created=call.now,
@@ -1136,7 +755,7 @@ class FakeStripe:
         obj = self._objects.get(object_id) if isinstance(object_id, str) else None
         if obj is None or obj["object"] != kind:
             # Stripe's wording: "No such payment_intent: 'pi_…'", "No such charge: 'ch_…'".
-            raise _missing(kind, str(object_id), param)
+            raise missing(kind, str(object_id), param)
         return obj
 
     def _open_dispute_of(self, payment_intent_id: str) -> JsonDict:
@@ -1161,110 +780,73 @@ class FakeStripe:
             raise KeyError(f"no such payment intent: {payment_intent_id!r}")
         return self._objects[pi["latest_charge"]]
 
-    def _render(self, obj: JsonDict, expand: Sequence[str]) -> JsonDict:
-        """A deep copy of ``obj`` with the requested ids replaced by the objects they name."""
-        out = copy.deepcopy(obj)
-        for path in _parse_expand(list(expand)):
-            self._expand(out, path.split("."), path)
-        return out
-
-    def _expand(self, obj: JsonDict, parts: list[str], path: str) -> None:
-        field, rest = parts[0], parts[1:]
-        if field not in _EXPANDABLE.get(obj.get("object", ""), frozenset()):
-            raise _invalid(f"This property cannot be expanded ({path}).", param="expand")
-        value = obj.get(field)
-        if isinstance(value, str):
-            value = copy.deepcopy(self._objects[value])
-            obj[field] = value
-        if rest and isinstance(value, dict):
-            self._expand(value, rest, path)
-
     def _list(
         self,
         kind: str,
-        order: Sequence[str],
-        seq: Mapping[str, int],
-        url: str,
         charge: str | None,
         payment_intent: str | None,
-        limit_param: int | str,
-        starting_after: str | None,
-        ending_before: str | None,
-        expand: Sequence[str],
+        checked: params_of.ListParams,
     ) -> JsonDict:
-        """A list object of the ``kind`` objects in ``order`` (creation order; ``seq`` maps an
-        id to its position) of this charge / PaymentIntent, newest first, one page."""
-        limit = _parse_limit(limit_param)
-        if starting_after is not None and ending_before is not None:
-            raise _invalid(
-                "You may only specify one of these parameters: ending_before, starting_after.",
-                code="parameters_exclusive",
-            )
-        for path in _parse_expand(list(expand)):
-            if not path.startswith("data."):
-                raise _invalid(f"This property cannot be expanded ({path}).", param="expand")
+        """A list object of the ``kind`` objects of this charge / PaymentIntent (or all of
+        them), newest first, one page."""
         if charge is not None:
             self._get("charge", charge, "charge")
         if payment_intent is not None:
             self._get("payment_intent", payment_intent, "payment_intent")
-        newest_first = [
-            self._objects[r]
-            for r in reversed(order)
-            if (charge is None or self._objects[r]["charge"] == charge)
-            and (payment_intent is None or self._objects[r]["payment_intent"] == payment_intent)
-        ]
-        if starting_after is not None:
-            cursor = seq[self._get(kind, starting_after, "starting_after")["id"]]
-            older = [r for r in newest_first if seq[r["id"]] < cursor]
-            page, has_more = older[:limit], len(older) > limit
-        elif ending_before is not None:
-            cursor = seq[self._get(kind, ending_before, "ending_before")["id"]]
-            newer = [r for r in newest_first if seq[r["id"]] > cursor]
-            # The page is the `limit` objects just before the cursor, still newest first.
-            page, has_more = newer[-limit:], len(newer) > limit
-        else:
-            page, has_more = newest_first[:limit], len(newest_first) > limit
-        data = [self._render(r, [p.removeprefix("data.") for p in expand]) for r in page]
-        return {"object": "list", "data": data, "has_more": has_more, "url": url}
+        listed = self._kinds[kind]
+        ids = self._listed_ids(kind, charge, payment_intent)
+        after = before = None
+        if checked.starting_after is not None:
+            after = listed.seq[self._get(kind, checked.starting_after, "starting_after")["id"]]
+        elif checked.ending_before is not None:
+            before = listed.seq[self._get(kind, checked.ending_before, "ending_before")["id"]]
+        ids_page, has_more = page(ids, listed.seq, checked.limit, after=after, before=before)
+        expand = [p.removeprefix("data.") for p in checked.expand]
+        lookup = self._objects.__getitem__
+        data = [render(self._objects[i], expand, lookup) for i in ids_page]
+        return shapes.list_page(data, has_more, f"/v1/{kind}s")
 
-    def _create_refund(self, call: _Call, params: JsonDict) -> JsonDict:
-        scope: tuple[str | None, str] | None = None
-        canonical = _canonical(params)
-        if call.idempotency_key is not None:
-            scope = (call.stripe_account, call.idempotency_key)
-            saved = self._idempotency.get(scope)
+    def _listed_ids(
+        self, kind: str, charge: str | None, payment_intent: str | None
+    ) -> Sequence[str]:
+        """The ids a list call pages over, in creation order, from the indexes (both filters:
+        the objects of that charge if it is the PaymentIntent's, else none)."""
+        if charge is None and payment_intent is None:
+            return self._kinds[kind].order
+        charge_id = charge
+        if payment_intent is not None:
+            latest = self._objects[payment_intent]["latest_charge"]
+            if charge_id is not None and charge_id != latest:
+                return ()
+            charge_id = latest
+        assert charge_id is not None
+        state = self._charge_state[charge_id]
+        return state.refund_ids if kind == "refund" else state.dispute_ids
+
+    def _create_refund(self, call: Call, params: JsonDict) -> JsonDict:
+        key = call.idempotency_key
+        if key is not None:
+            saved = self._idempotency.find(call.stripe_account, key, "create_refund", params)
             if saved is not None:
-                if saved.operation != "create_refund" or saved.params != canonical:
-                    raise StripeApiError(
-                        400,
-                        "idempotency_error",
-                        None,
-                        "Keys for idempotent requests can only be used with the same parameters "
-                        "they were first used with. Try using a key other than "
-                        f"'{call.idempotency_key}' if you meant to execute a different request.",
-                    )
                 call.replayed = True
-                if saved.error is not None:
-                    raise saved.error._clone()
-                assert saved.response is not None
-                return copy.deepcopy(saved.response)
+                return saved.replay()
 
-        parsed = _parse_refund_params(params)
+        parsed = params_of.refund_params(params)
         charge = self._resolve_charge(parsed)
         try:
             refund = self._execute_refund(call, charge, parsed)
         except StripeApiError as err:
-            if scope is not None:
-                self._idempotency[scope] = _Saved("create_refund", canonical, None, err._clone())
+            if key is not None:
+                self._idempotency.save(call.stripe_account, key, "create_refund", params, error=err)
             raise
-        response = self._render(refund, parsed.expand)
-        if scope is not None:
-            self._idempotency[scope] = _Saved(
-                "create_refund", canonical, copy.deepcopy(response), None
+        response = render(refund, parsed.expand, self._objects.__getitem__)
+        if key is not None:
+            self._idempotency.save(
+                call.stripe_account, key, "create_refund", params, response=response
             )
         return response
 
-    def _resolve_charge(self, parsed: _RefundParams) -> JsonDict:
+    def _resolve_charge(self, parsed: params_of.RefundParams) -> JsonDict:
         charge: JsonDict | None = None
         if parsed.payment_intent is not None:
             pi = self._get("payment_intent", parsed.payment_intent, "payment_intent")
@@ -1272,7 +854,7 @@ class FakeStripe:
         if parsed.charge is not None:
             by_id = self._get("charge", parsed.charge, "charge")
             if charge is not None and by_id is not charge:
-                raise _invalid(
+                raise invalid(
                     f"The charge '{parsed.charge}' does not belong to PaymentIntent "
                     f"'{parsed.payment_intent}'.",
                     param="charge",
@@ -1281,48 +863,43 @@ class FakeStripe:
         assert charge is not None
         return charge
 
-    def _execute_refund(self, call: _Call, charge: JsonDict, parsed: _RefundParams) -> JsonDict:
+    def _execute_refund(
+        self, call: Call, charge: JsonDict, parsed: params_of.RefundParams
+    ) -> JsonDict:
         """The part of POST /v1/refunds that runs after validation (its errors are stored)."""
         ch_id = charge["id"]
         if self._refunds_blocked(ch_id):
-            raise _invalid(
+            raise invalid(
                 f"Charge {ch_id} has been charged back; cannot issue a refund.",
                 code="charge_disputed",
             )
         remaining = charge["amount_captured"] - charge["amount_refunded"]
         if remaining <= 0:
-            raise _invalid(
+            raise invalid(
                 f"Charge {ch_id} has already been refunded.", code="charge_already_refunded"
             )
         amount = remaining if parsed.amount is None else parsed.amount
         if amount > remaining:
-            raise _invalid(
-                f"Refund amount ({_display(amount, charge['currency'])}) is greater than "
-                f"unrefunded amount on charge ({_display(remaining, charge['currency'])})",
+            raise invalid(
+                f"Refund amount ({display(amount, charge['currency'])}) is greater than "
+                f"unrefunded amount on charge ({display(remaining, charge['currency'])})",
                 code="amount_too_large",
                 param="amount",
             )
         re_id = self._new_id("re")
-        refund: JsonDict = {
-            "id": re_id,
-            "object": "refund",
-            "amount": amount,
-            "balance_transaction": None,
-            "charge": ch_id,
-            "created": call.now,
-            "currency": charge["currency"],
-            "metadata": dict(parsed.metadata),
-            "payment_intent": charge["payment_intent"],
-            "reason": parsed.reason,
-            "receipt_number": None,
-            "source_transfer_reversal": None,
-            "status": self._default_refund_status,
-            "transfer_reversal": None,
-        }
+        refund = shapes.refund(
+            re_id,
+            charge,
+            amount,
+            parsed.reason,
+            parsed.metadata,
+            self._default_refund_status,
+            call.now,
+        )
         self._objects[re_id] = refund
         refund["balance_transaction"] = self._book_refund_txn(refund, call.now, failure=False)
-        self._refund_seq[re_id] = len(self._refund_order)
-        self._refund_order.append(re_id)
+        self._kinds["refund"].add(re_id)
+        self._charge_state[ch_id].refund_ids.append(re_id)
         previous: JsonDict = {"amount_refunded": charge["amount_refunded"]}
         charge["amount_refunded"] += amount
         refunded = charge["amount_refunded"] >= charge["amount_captured"]
@@ -1342,29 +919,19 @@ class FakeStripe:
             settled = refund["amount"]
         else:
             # The rate is stored as Stripe's JSON number; str() gives back the exact decimal.
-            settled = _convert(
+            settled = convert(
                 refund["amount"], charge["currency"], charge_txn["currency"], Decimal(str(rate))
             )
-        kind = "refund_failure" if failure else "refund"
-        amount = settled if failure else -settled
         txn_id = self._new_id("txn")
-        self._objects[txn_id] = {
-            "id": txn_id,
-            "object": "balance_transaction",
-            "amount": amount,
-            "available_on": now,
-            "created": now,
-            "currency": charge_txn["currency"],
-            "description": None,
-            "exchange_rate": rate,
-            "fee": 0,
-            "fee_details": [],
-            "net": amount,
-            "reporting_category": kind,
-            "source": refund["id"],
-            "status": "available",
-            "type": kind,
-        }
+        self._objects[txn_id] = shapes.refund_balance_transaction(
+            txn_id,
+            refund["id"],
+            settled if failure else -settled,
+            charge_txn["currency"],
+            rate,
+            now,
+            failure=failure,
+        )
         return txn_id
 
     def _emit(
@@ -1374,255 +941,17 @@ class FakeStripe:
         now: int,
         *,
         previous: JsonDict | None = None,
-        call: _Call | None = None,
+        call: Call | None = None,
     ) -> None:
-        data: JsonDict = {"object": copy.deepcopy(obj)}
-        if previous is not None:
-            data["previous_attributes"] = dict(previous)
-        event: JsonDict = {
-            "id": self._new_id("evt"),
-            "object": "event",
-            "api_version": API_VERSION,
-            "created": now,
-            "data": data,
-            "livemode": False,
-            "pending_webhooks": 1,
-            # Events of API calls name the request; back-office changes have no request.
-            "request": {
-                "id": call.request_id if call else None,
-                "idempotency_key": call.idempotency_key if call else None,
-            },
-            "type": type_,
-        }
-        if call is not None and call.stripe_account is not None:
-            event["account"] = call.stripe_account
-        self._events.append(event)
-
-
-def _fault_error(fault: Fault, code: str | None) -> StripeApiError:
-    """The HTTP error an injected fault answers with (Stripe's status, type, code, message)."""
-    if fault is Fault.RATE_LIMITED:
-        return _invalid(
-            "Request rate limit exceeded. Learn more about rate limits here "
-            "https://stripe.com/docs/rate-limits.",
-            code=code or "rate_limit",
-            status=429,
+        self._events.append(
+            shapes.event(
+                self._new_id("evt"),
+                type_,
+                obj,
+                now,
+                previous=previous,
+                request_id=call.request_id if call else None,
+                idempotency_key=call.idempotency_key if call else None,
+                account=call.stripe_account if call else None,
+            )
         )
-    if fault is Fault.SERVER_ERROR:
-        return StripeApiError(
-            500, "api_error", code, "An unknown error occurred while processing your request."
-        )
-    if fault is Fault.CONFLICT:
-        return _invalid(
-            "This object cannot be accessed right now because another API request or Stripe "
-            "process is currently accessing it. If you see this error intermittently, retry "
-            "the request.",
-            code=code or "lock_timeout",
-            status=409,
-        )
-    assert fault is Fault.REJECT
-    assert code is not None
-    message, param = _REJECT_MESSAGES.get(code, (f"The request was rejected ({code}).", None))
-    return _invalid(message, code=code, param=param)
-
-
-# --------------------------------------------------------------------------------------------
-# Object shapes (API 2023-08-16)
-# --------------------------------------------------------------------------------------------
-
-
-def _charge_json(
-    ch_id: str,
-    pi_id: str,
-    txn_id: str,
-    pm_id: str,
-    amount: int,
-    currency: str,
-    application_fee_amount: int | None,
-    metadata: dict[str, str],
-    now: int,
-) -> JsonDict:
-    # Since API 2022-11-15 ``refunds`` is not included unless expanded, so it is left out.
-    return {
-        "id": ch_id,
-        "object": "charge",
-        "amount": amount,
-        "amount_captured": amount,
-        "amount_refunded": 0,
-        "application": None,
-        "application_fee": None,
-        "application_fee_amount": application_fee_amount,
-        "balance_transaction": txn_id,
-        "billing_details": {
-            "address": dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
-            "email": None,
-            "name": None,
-            "phone": None,
-        },
-        "calculated_statement_descriptor": "KANORIO",
-        "captured": True,
-        "created": now,
-        "currency": currency,
-        "customer": None,
-        "description": None,
-        "disputed": False,
-        "failure_balance_transaction": None,
-        "failure_code": None,
-        "failure_message": None,
-        "fraud_details": {},
-        "invoice": None,
-        "livemode": False,
-        "metadata": dict(metadata),
-        "on_behalf_of": None,
-        "outcome": {
-            "network_status": "approved_by_network",
-            "reason": None,
-            "risk_level": "normal",
-            "risk_score": 20,
-            "seller_message": "Payment complete.",
-            "type": "authorized",
-        },
-        "paid": True,
-        "payment_intent": pi_id,
-        "payment_method": pm_id,
-        "payment_method_details": {
-            "card": {
-                "brand": "visa",
-                "country": "US",
-                "exp_month": 12,
-                "exp_year": 2034,
-                "fingerprint": "fakefingerprint",
-                "funding": "credit",
-                "last4": "4242",
-                "network": "visa",
-            },
-            "type": "card",
-        },
-        "receipt_email": None,
-        "receipt_number": None,
-        "receipt_url": f"https://pay.stripe.com/receipts/payment/{ch_id}",
-        "refunded": False,
-        "review": None,
-        "shipping": None,
-        "source_transfer": None,
-        "statement_descriptor": None,
-        "statement_descriptor_suffix": None,
-        "status": "succeeded",
-        "transfer_data": None,
-        "transfer_group": None,
-    }
-
-
-def _payment_intent_json(
-    pi_id: str,
-    ch_id: str,
-    pm_id: str,
-    amount: int,
-    currency: str,
-    application_fee_amount: int | None,
-    metadata: dict[str, str],
-    now: int,
-) -> JsonDict:
-    return {
-        "id": pi_id,
-        "object": "payment_intent",
-        "amount": amount,
-        "amount_capturable": 0,
-        "amount_details": {"tip": {}},
-        "amount_received": amount,
-        "application": None,
-        "application_fee_amount": application_fee_amount,
-        "automatic_payment_methods": None,
-        "canceled_at": None,
-        "cancellation_reason": None,
-        "capture_method": "automatic",
-        "client_secret": f"{pi_id}_secret_fake",
-        "confirmation_method": "automatic",
-        "created": now,
-        "currency": currency,
-        "customer": None,
-        "description": None,
-        "invoice": None,
-        "last_payment_error": None,
-        "latest_charge": ch_id,
-        "livemode": False,
-        "metadata": dict(metadata),
-        "next_action": None,
-        "on_behalf_of": None,
-        "payment_method": pm_id,
-        "payment_method_options": {},
-        "payment_method_types": ["card"],
-        "processing": None,
-        "receipt_email": None,
-        "review": None,
-        "setup_future_usage": None,
-        "shipping": None,
-        "statement_descriptor": None,
-        "statement_descriptor_suffix": None,
-        "status": "succeeded",
-        "transfer_data": None,
-        "transfer_group": None,
-    }
-
-
-_EVIDENCE_FIELDS: Final = (
-    "access_activity_log",
-    "billing_address",
-    "cancellation_policy",
-    "cancellation_policy_disclosure",
-    "cancellation_rebuttal",
-    "customer_communication",
-    "customer_email_address",
-    "customer_name",
-    "customer_purchase_ip",
-    "customer_signature",
-    "duplicate_charge_documentation",
-    "duplicate_charge_explanation",
-    "duplicate_charge_id",
-    "product_description",
-    "receipt",
-    "refund_policy",
-    "refund_policy_disclosure",
-    "refund_refusal_explanation",
-    "service_date",
-    "service_documentation",
-    "shipping_address",
-    "shipping_carrier",
-    "shipping_date",
-    "shipping_documentation",
-    "shipping_tracking_number",
-    "uncategorized_file",
-    "uncategorized_text",
-)
-
-
-def _dispute_json(
-    dp_id: str, charge: JsonDict, amount: int, reason: str, now: int, *, status: str
-) -> JsonDict:
-    return {
-        "id": dp_id,
-        "object": "dispute",
-        "amount": amount,
-        "balance_transactions": [],
-        "charge": charge["id"],
-        "created": now,
-        "currency": charge["currency"],
-        "evidence": dict.fromkeys(_EVIDENCE_FIELDS),
-        "evidence_details": {
-            "due_by": now + 7 * 86_400,
-            "has_evidence": False,
-            "past_due": False,
-            "submission_count": 0,
-        },
-        # The model refuses refunds while a dispute is open (DISPUTE_STATUSES_BLOCKING_REFUNDS).
-        "is_charge_refundable": False,
-        "livemode": False,
-        "metadata": {},
-        "payment_intent": charge["payment_intent"],
-        "payment_method_details": {
-            "card": {"brand": "visa", "network_reason_code": "10.4"},
-            "type": "card",
-        },
-        "reason": reason,
-        "status": status,
-    }
