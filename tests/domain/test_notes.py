@@ -253,7 +253,7 @@ def test_fraudulent_warns_about_stripe_block_lists() -> None:
     assert order.payment is not None
     breakdown = refundable_balance(order.payment, ())
     assert Notice.FRAUDULENT_BLOCKLIST in quote_notices(breakdown, RefundReason.FRAUDULENT)
-    assert "block lists" in Notice.FRAUDULENT_BLOCKLIST.value
+    assert "block lists" in Notice.FRAUDULENT_BLOCKLIST.message
     for reason in (None, RefundReason.DUPLICATE, RefundReason.CUSTOMER_REQUEST, RefundReason.OTHER):
         assert Notice.FRAUDULENT_BLOCKLIST not in quote_notices(breakdown, reason)
 

@@ -18,8 +18,8 @@ DOMAIN_RULES = [
     *(f"S{i}" for i in range(1, 5)),
 ]
 SERVICE_RULES = [
-    *(f"F{i}" for i in range(1, 5)),
-    *(f"L{i}" for i in range(1, 6)),
+    *(f"F{i}" for i in range(1, 6)),
+    *(f"L{i}" for i in range(1, 7)),
     *(f"P{i}" for i in range(1, 4)),
 ]
 _PREFIX = re.compile(r"^((?:[A-Z]\d(?:–[A-Z]\d)?)(?:, [A-Z]\d(?:–[A-Z]\d)?)*):")
@@ -77,7 +77,7 @@ def test_rules_doc_lists_every_rule() -> None:
 
 
 def test_errors_doc_lists_every_error_code() -> None:
-    """docs/errors.md has a row for every error class of domain/errors.py, with its code."""
+    """docs/errors.md has a row for every error class of kanorio_refunds.errors, with its code."""
     from kanorio_refunds import errors
 
     text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
@@ -93,3 +93,12 @@ def test_errors_doc_lists_every_error_code() -> None:
     assert missing == [], f"error classes not documented in docs/errors.md: {missing}"
     codes = [cls.code for cls in classes]
     assert len(codes) == len(set(codes)), "two error classes share a code"
+
+
+def test_errors_doc_lists_every_notice_code() -> None:
+    """F1: docs/errors.md lists the stable code of every quote notice."""
+    from kanorio_refunds.domain import Notice
+
+    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    missing = [n.code for n in Notice if f"| `{n.code}` |" not in text]
+    assert missing == [], f"notice codes not documented in docs/errors.md: {missing}"

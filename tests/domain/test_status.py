@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
 from kanorio_refunds.domain._money import Money, stripe_step
 from kanorio_refunds.domain._order import ActivityKind, Order, OrderStatus
-from kanorio_refunds.domain._reconcile import rederive_status
 from kanorio_refunds.domain._refund import Refund, RefundStatus
-from kanorio_refunds.domain._status import REFUND_STATUSES, derive_order_status
+from kanorio_refunds.domain._status import REFUND_STATUSES, derive_order_status, rederive_status
 from kanorio_refunds.testing import T0, paid_order, refund, with_refunds
 from kanorio_refunds.testing import strategies as kst
 

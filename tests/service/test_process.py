@@ -11,6 +11,7 @@ from kanorio_refunds import (
     FULL,
     ActivityKind,
     Actor,
+    EventEffect,
     Order,
     OrderStatus,
     RefundError,
@@ -34,7 +35,17 @@ from kanorio_refunds.errors import (
 )
 from kanorio_refunds.testing.fake_stripe import Fault
 
-from .support import NET, ORDER_ID, START, SpyGateway, World, reserved_minor, stored_refundable, usd
+from .support import (
+    NET,
+    ORDER_ID,
+    START,
+    HookedRepository,
+    SpyGateway,
+    World,
+    reserved_minor,
+    stored_refundable,
+    usd,
+)
 
 # ------------------------------------------------------------------------------------- F2
 
@@ -155,6 +166,138 @@ def test_dispute_opened_after_the_quote_refuses_processing(
     with pytest.raises(NotEligible) as requote:
         world.service.quote(ORDER_ID, owner, usd("10.00"))
     assert "payment_disputed" in requote.value.reasons
+
+
+# --------------------------------------------- F2: a quote is bound to what was confirmed
+
+
+def test_the_echo_of_the_first_refund_does_not_stale_the_second_quote(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F1, F2: (regression) a second partial refund confirmed right after a first one; Stripe's
+    echo of the first (refund.created, charge.refunded: UNCHANGED) then bumps the order's
+    version. That changes no figure the user confirmed, so processing the second quote goes
+    through; it used to be refused as stale ("version 3, now 4")."""
+    world.service.process(world.service.quote(ORDER_ID, owner, usd("10.00")), owner)
+    second = world.service.quote(ORDER_ID, owner, usd("20.00"))
+    version = world.order().version
+
+    echoes = world.apply_new_events()
+
+    assert echoes
+    assert {o.effect for o in echoes} == {EventEffect.UNCHANGED}
+    assert world.order().version > version
+    refund = world.service.process(second, owner)
+    assert refund.id == second.refund_id
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert [r["amount"] for r in world.stripe_refunds()] == [1_000, 2_000]
+    assert world.order().status is OrderStatus.PARTIALLY_REFUNDED
+
+
+def test_an_echo_landing_between_the_check_and_the_save_is_retried(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2, L4: the echo of the first refund is applied by another process just before this one
+    saves its write-ahead: the versioned save conflicts, the check runs again on the newer order
+    (nothing it checks changed) and the refund goes through, once."""
+    world.service.process(world.service.quote(ORDER_ID, owner, usd("10.00")), owner)
+    second = world.service.quote(ORDER_ID, owner, usd("20.00"))
+
+    def other_process_delivers_the_echoes() -> None:
+        world.apply_new_events()
+
+    repo = HookedRepository(
+        world.orders, at_step=0, hook=other_process_delivers_the_echoes, only=frozenset({"save"})
+    )
+
+    refund = world.another_service(orders=repo).process(second, owner)
+
+    assert repo.fired
+    # the live read changed nothing (no save); the write-ahead conflicted, was checked and
+    # saved again; then the answer was saved
+    assert repo.calls.count("save") == 3
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert [r["amount"] for r in world.stripe_refunds()] == [1_000, 2_000]
+    assert world.order().refund(second.refund_id).amount == usd("20.00")
+
+
+def test_a_timeline_entry_does_not_stale_an_open_quote(
+    world: World, order: Order, owner: Actor, admin: Actor
+) -> None:
+    """F2, F4: revoking buyer access between "Confirm Refund" and "Process Refund" adds to the
+    activity (a new version) but changes no money figure: the quote still goes through."""
+    quote = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    world.service.revoke_buyer_access(ORDER_ID, admin)
+
+    refund = world.service.process(quote, owner)
+
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert world.order().buyer_access is False
+
+
+def test_a_dispute_won_meanwhile_does_not_stale_an_open_quote(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2, E5, B4: a dispute opened and won between quote and process is seen by live reads
+    (payment updates in the activity) but leaves the status, balance and eligibility the user
+    saw: the quote still goes through."""
+    quote = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    world.stripe.open_dispute(world.pi())
+    world.apply_new_events()
+    world.stripe.close_dispute(world.pi(), "won")
+    world.apply_new_events()
+
+    refund = world.service.process(quote, owner)
+
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert len(world.stripe_refunds()) == 1
+
+
+def test_a_change_of_the_balance_by_an_event_stales_an_open_quote(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F2, S1: a change the user did not see is still refused: the first refund failing late
+    (its webhook puts 10.00 back) makes a quote confirmed on 85.80 stale, and nothing more
+    reaches Stripe."""
+    first = world.service.process(world.service.quote(ORDER_ID, owner, usd("10.00")), owner)
+    quote = world.service.quote(ORDER_ID, owner, usd("20.00"))
+    assert quote.refundable_before == usd("85.80")
+    world.stripe.set_refund_status(first.gateway_refund_id or "", "failed")
+    world.apply_new_events()
+
+    with pytest.raises(StaleQuote) as info:
+        world.service.process(quote, owner)
+
+    assert "85.80" in info.value.message
+    assert "95.80" in info.value.message
+    assert len(world.create_requests()) == 1
+
+
+def test_a_new_quote_after_a_failed_refund_makes_a_new_refund(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F1, F2, L3: Stripe refuses a refund (FAILED, the balance back at 95.80, the order PAID
+    again); confirming the same amount again is a new quote and makes a new refund, while the
+    first quote still answers with its failed refund (the same quote twice: one refund)."""
+    first = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    world.stripe.inject_fault(Fault.REJECT, code="amount_too_large")
+    with pytest.raises(GatewayRejected):
+        world.service.process(first, owner)
+    assert world.order().status is OrderStatus.PAID
+
+    again = world.service.quote(ORDER_ID, owner, usd("10.00"))
+    refund = world.service.process(again, owner)
+
+    assert again.refundable_before == first.refundable_before == NET
+    assert again.id != first.id
+    assert refund.id != first.refund_id
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert world.service.process(first, owner).status is RefundStatus.FAILED
+    assert [r["amount"] for r in world.stripe_refunds()] == [1_000]
+    assert [r.status for r in world.order().refunds] == [
+        RefundStatus.FAILED,
+        RefundStatus.SUCCEEDED,
+    ]
 
 
 # ------------------------------------------------------------------------------------- F3

@@ -10,6 +10,7 @@ from kanorio_refunds import (
     FULL,
     ActivityKind,
     Actor,
+    EventEffect,
     FeePolicy,
     Money,
     Notice,
@@ -28,7 +29,8 @@ def test_partial_quote_shows_amount_reason_notes_balances_and_status(
     world: World, order: Order, owner: Actor
 ) -> None:
     """F1: a partial quote carries the amount, reason, notes, the refundable balance before and
-    after and the resulting status PARTIALLY_REFUNDED, bound to the order's version."""
+    after and the resulting status PARTIALLY_REFUNDED, and the figures it is bound to: the
+    order status and refund count shown."""
     quote = world.service.quote(ORDER_ID, owner, usd("30.00"), "customer_request", " Late box ")
 
     assert quote.order_id == ORDER_ID
@@ -39,7 +41,8 @@ def test_partial_quote_shows_amount_reason_notes_balances_and_status(
     assert quote.refundable_before == NET
     assert quote.refundable_after == usd("65.80")
     assert quote.resulting_status is OrderStatus.PARTIALLY_REFUNDED
-    assert quote.order_version == world.order().version
+    assert quote.order_status is OrderStatus.PAID
+    assert quote.refund_count == 0
 
 
 def test_full_quote_is_exactly_the_refundable_balance_and_ends_refunded(
@@ -109,19 +112,36 @@ def test_cross_currency_quote_converts_fees_and_warns(world: World, owner: Actor
     assert Notice.CROSS_CURRENCY in quote.notices
 
 
-def test_quote_is_bound_to_the_order_version(world: World, order: Order, owner: Actor) -> None:
-    """F1: the quote names the order version it was computed on; after a refund the order's
-    version moves on and a new quote of the same amount is a different quote."""
+def test_quote_is_bound_to_what_was_confirmed(world: World, order: Order, owner: Actor) -> None:
+    """F1: confirming the same refund on the same order twice gives the same quote; after a
+    refund the order shows another balance and one more refund, so a new quote of the same
+    amount is a different quote with a different refund id."""
     first = world.service.quote(ORDER_ID, owner, usd("10.00"))
-    assert first.order_version == world.order().version
     assert world.service.quote(ORDER_ID, owner, usd("10.00")) == first  # nothing changed
 
     world.service.process(first, owner)
     second = world.service.quote(ORDER_ID, owner, usd("10.00"))
 
-    assert second.order_version > first.order_version
+    assert (second.refundable_before, second.refund_count) == (usd("85.80"), 1)
+    assert second.order_status is OrderStatus.PARTIALLY_REFUNDED
     assert second.id != first.id
     assert second.refund_id != first.refund_id
+
+
+def test_a_webhook_echo_does_not_change_an_open_quote(
+    world: World, order: Order, owner: Actor
+) -> None:
+    """F1: (regression) Stripe's echo of an earlier refund (its events change no money figure,
+    though they bump the order's version) leaves a new quote of the same refund the same."""
+    world.service.process(world.service.quote(ORDER_ID, owner, usd("10.00")), owner)
+    before = world.service.quote(ORDER_ID, owner, usd("20.00"))
+    version = world.order().version
+
+    effects = {o.effect for o in world.apply_new_events()}
+
+    assert world.order().version > version
+    assert effects <= {EventEffect.UNCHANGED}
+    assert world.service.quote(ORDER_ID, owner, usd("20.00")) == before
 
 
 def test_quote_imports_a_dashboard_refund_first(world: World, order: Order, owner: Actor) -> None:
@@ -142,7 +162,8 @@ def test_quote_imports_a_dashboard_refund_first(world: World, order: Order, owne
     assert imported.status is RefundStatus.SUCCEEDED
     assert stored.status is OrderStatus.PARTIALLY_REFUNDED
     assert ActivityKind.EXTERNAL_REFUND_IMPORTED in [a.kind for a in stored.activity]
-    assert quote.order_version == stored.version
+    assert quote.refund_count == 1
+    assert quote.order_status is OrderStatus.PARTIALLY_REFUNDED
 
 
 def test_quote_above_the_live_balance_is_refused_with_the_balance(

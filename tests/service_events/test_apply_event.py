@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -322,30 +324,34 @@ def test_a_refund_stripe_makes_after_refusing_an_attempt_is_recorded() -> None:
     assert len(w.order.refunds) == 2
 
 
-def test_a_replacement_refund_learned_before_the_failure_it_replaces_keeps_the_count() -> None:
-    """B2, S1, L5: Stripe fails a refund and a dashboard refund reuses the room, but the new
-    refund's event arrives first: the order briefly counts more than captured (nothing
-    refundable, REFUNDED: the safe side); once the failure arrives it matches Stripe exactly, and
-    a sync has nothing to correct."""
+def test_a_replacement_refund_learned_before_the_failure_it_replaces_matches_stripe() -> None:
+    """B2, S1, L5, L6: Stripe fails a refund and a dashboard refund reuses the room, and the new
+    refund's event arrives first. That event names a refund the order does not know, so Stripe
+    is read first: the order matches Stripe at once (the failure included, 100.00 refunded, not
+    a count above the captured amount), the remaining events change nothing, and a sync has
+    nothing to correct."""
     w = World(stripe_fee=usd("0"), platform_fee=usd("0"))
     ours = w.refund(usd("50.00"))
     w.dashboard_refund(usd("50.00"))
     w.deliver_new()
     w.stripe.set_refund_status(w.gateway_refund_of(ours)["id"], "failed")
-    w.dashboard_refund(usd("50.00"))
+    replacement_id = w.dashboard_refund(usd("50.00"))["id"]
     events = w.new_events()
-    replacement = of_type(events, "refund.created")
-    w.deliver(replacement)
+    (replacement,) = [
+        e for e in of_type(events, "refund.created") if e["data"]["object"]["id"] == replacement_id
+    ]
+    assert results(w.deliver([replacement])) == [EventEffect.APPLIED]
     stored = w.order
-    assert stored.status is OrderStatus.REFUNDED
     assert stored.payment is not None
-    assert stored.payment.amount_refunded == usd("150.00")
+    assert stored.payment.amount_refunded == usd("100.00")
+    assert stored.refund(ours.id).status is RefundStatus.FAILED
+    assert stored.status is OrderStatus.REFUNDED
     assert refundable_balance(stored.payment, stored.refunds).refundable == usd("0")
     w.deliver(events)
     order = w.order
     assert order.payment is not None
     assert order.payment.amount_refunded == usd("100.00")
-    assert order.refund(ours.id).status is RefundStatus.FAILED
+    assert [r.amount for r in order.refunds if r.reserves] == [usd("50.00"), usd("50.00")]
     assert w.service.sync(ORDER_ID).version == order.version
 
 
@@ -407,3 +413,110 @@ def test_missed_states_are_walked_whatever_the_delivery_order(
     assert w.order.refund(refund.id).status is RefundStatus.CANCELED
     assert w.order.status is OrderStatus.PAID
     assert refundable_balance(w.order.payment, w.order.refunds).refundable == usd("95.80")
+
+
+# ----------------------------------------------------------------- L6: events are prompts
+
+
+def _forged(event: dict[str, Any], **refund_fields: Any) -> dict[str, Any]:
+    """A copy of a real Stripe event whose refund object says something else (as a validly
+    signed but contradicting event would: a replay from another account, a bug, a leaked
+    secret). ``apply_event`` takes events already verified, so no signature is involved."""
+    forged = copy.deepcopy(event)
+    forged["id"] = f"{event['id']}_forged"
+    forged["data"]["object"].update(refund_fields)
+    return forged
+
+
+def test_an_event_with_an_altered_amount_never_changes_the_refund_amount() -> None:
+    """L6: (regression) a refund event whose amount contradicts the record used to rewrite the
+    stored amount while reporting UNCHANGED. The event is a prompt: Stripe is read, the stored
+    amount stays 30.00 (Stripe's), and a sync agrees."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    (created,) = of_type(w.new_events(), "refund.created")
+    reads_before = len(w.stripe.requests)
+
+    outcome = w.service.apply_event(parse_event(_forged(created, amount=1_200)))
+
+    stored = w.order.refund(refund.id)
+    assert stored.amount == usd("30.00")
+    assert stored.status is RefundStatus.PENDING
+    assert outcome.effect is EventEffect.UNCHANGED
+    assert len(w.stripe.requests) > reads_before  # Stripe was read before anything was trusted
+    assert w.order.payment is not None
+    assert w.order.payment.amount_refunded == usd("30.00")
+    assert w.service.sync(ORDER_ID).refund(refund.id).amount == usd("30.00")
+
+
+def test_an_event_with_an_altered_amount_still_moves_the_status() -> None:
+    """L6: a signed event may move a known refund's status, even when its amount is wrong:
+    the status follows the event, the amount stays the record's."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "succeeded")
+    (updated,) = of_type(w.new_events(), "refund.updated")
+
+    outcome = w.service.apply_event(parse_event(_forged(updated, amount=9_000)))
+
+    assert outcome.effect is EventEffect.APPLIED
+    stored = w.order.refund(refund.id)
+    assert (stored.status, stored.amount) == (RefundStatus.SUCCEEDED, usd("30.00"))
+
+
+def test_an_event_for_a_refund_stripe_does_not_hold_creates_nothing() -> None:
+    """L6: (regression) events naming refund ids Stripe does not hold used to create refunds
+    that sync never removed (an order REFUNDED with nothing refundable while Stripe had
+    refunded 12.00 of 95.80). Now Stripe is read first: the refund is UNCONFIRMED, nothing is
+    created, and after sync the order is exactly Stripe's truth."""
+    w = World()
+    made = w.dashboard_refund(usd("12.00"))
+    (created,) = of_type(w.new_events(), "refund.created")
+
+    forged = _forged(created, id="re_not_at_stripe", amount=8_380, status="succeeded")
+    outcome = w.service.apply_event(parse_event(forged))
+
+    assert outcome.effect is EventEffect.UNCONFIRMED
+    assert "does not show" in outcome.message
+    order = w.order
+    # The read imported what Stripe does hold (the dashboard refund), nothing else.
+    assert [(r.gateway_refund_id, r.amount) for r in order.refunds] == [(made["id"], usd("12.00"))]
+    synced = w.service.sync(ORDER_ID)
+    assert [(r.gateway_refund_id, r.amount, r.status) for r in synced.refunds] == [
+        (made["id"], usd("12.00"), RefundStatus.SUCCEEDED)
+    ]
+    assert synced.status is OrderStatus.PARTIALLY_REFUNDED
+    assert synced.payment is not None
+    assert synced.payment.amount_refunded == usd("12.00")
+    assert refundable_balance(synced.payment, synced.refunds).refundable == usd("83.80")
+    assert w.service.eligibility(ORDER_ID, OWNER).refundable == usd("83.80")
+
+
+def test_an_unconfirmed_event_is_not_applied_twice() -> None:
+    """L6, L5: an event Stripe's data does not confirm is remembered like any other: its
+    redelivery is a duplicate, and the order is left as it was."""
+    w = World()
+    w.refund(usd("10.00"))
+    (created,) = of_type(w.new_events(), "refund.created")
+    forged = parse_event(_forged(created, id="re_ghost", metadata={}))
+    assert w.service.apply_event(forged).effect is EventEffect.UNCONFIRMED
+    after = w.order
+
+    assert w.service.apply_event(forged).effect is EventEffect.DUPLICATE
+    assert w.order == after
+    assert len(after.refunds) == 1
+
+
+def test_an_event_for_a_known_refund_needs_no_stripe_read() -> None:
+    """L6: a webhook for a refund the order knows, with its amount, is applied on its own
+    (Stripe signed it): no Stripe request is made."""
+    w = World(default_refund_status="pending")
+    refund = w.refund(usd("30.00"))
+    w.stripe.set_refund_status(w.gateway_refund_of(refund)["id"], "succeeded")
+    (updated,) = of_type(w.new_events(), "refund.updated")
+    requests_before = len(w.stripe.requests)
+
+    assert w.service.apply_event(parse_event(updated)).effect is EventEffect.APPLIED
+
+    assert len(w.stripe.requests) == requests_before
+    assert w.order.refund(refund.id).status is RefundStatus.SUCCEEDED

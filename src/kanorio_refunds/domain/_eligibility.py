@@ -10,7 +10,7 @@ from kanorio_refunds.domain._actor import Actor
 from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy, refundable_balance
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import Order, OrderStatus
-from kanorio_refunds.errors import InvalidPaymentRecord, NotEligible
+from kanorio_refunds.errors import InvalidPaymentRecord, NotEligible, PermissionDenied
 
 #: Stable codes of the eligibility rules; a UI can map them to its own texts.
 STATUS_NOT_REFUNDABLE: Final = "status_not_refundable"  # E1
@@ -81,6 +81,17 @@ def actor_may_refund(order: Order, actor: Actor) -> Ineligibility | None:
         NOT_OWNER_OR_ADMIN,
         f"only the owner or an administrator of site {order.site_id} can refund its orders",
     )
+
+
+def require_refund_role(order: Order, actor: Actor) -> None:
+    """P2, E2: raise ``PermissionDenied`` unless the actor is the owner or an administrator of
+    the order's site: every use case that changes an order (or shows its details) checks this
+    itself, trusting no UI."""
+    if not actor.may_refund(order.site_id):
+        raise PermissionDenied(
+            f"{actor.id} is not the owner or an administrator of site {order.site_id}; only "
+            f"they can refund its orders or change buyer access"
+        )
 
 
 def payment_record_problem(order: Order) -> Ineligibility | None:

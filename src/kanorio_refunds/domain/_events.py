@@ -85,6 +85,9 @@ class EventEffect(enum.Enum):
     DUPLICATE = "duplicate"  # this event id was applied before
     IGNORED = "ignored"  # a type the library does not act on
     UNKNOWN_ORDER = "unknown_order"  # no order has this payment: nothing to do here
+    #: The event names a refund the gateway's own data does not show (read live to check):
+    #: nothing was created (L6: an event is a prompt, not proof).
+    UNCONFIRMED = "unconfirmed"
 
 
 @attrs.frozen

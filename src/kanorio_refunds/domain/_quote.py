@@ -1,9 +1,10 @@
-"""The refund quote shown in the "Confirm Refund" window (F1), bound to the order's version."""
+"""The refund quote shown in the "Confirm Refund" window (F1), bound to what the user confirmed."""
 
 from __future__ import annotations
 
 import enum
 import hashlib
+from typing import Final
 
 import attrs
 
@@ -12,49 +13,81 @@ from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import OrderStatus
 from kanorio_refunds.domain._refund import RefundReason
+from kanorio_refunds.errors import InvalidQuote
 
 
 class Notice(enum.Enum):
-    """Things the seller should read before pressing "Process Refund" (F1)."""
+    """Things the seller should read before pressing "Process Refund" (F1).
 
-    FEES_NOT_REFUNDED = (
+    Like errors, a notice has a stable snake_case ``code`` (its value: never renamed, map it to
+    your own texts) and an English ``message`` for people (may be reworded).
+    """
+
+    FEES_NOT_REFUNDED = "fees_not_refunded"
+    FEES_ABSORBED = "fees_absorbed"
+    BUYER_ACCESS_KEPT = "buyer_access_kept"
+    CROSS_CURRENCY = "cross_currency"
+    FRAUDULENT_BLOCKLIST = "fraudulent_blocklist"
+    IRREVERSIBLE = "irreversible"
+
+    @property
+    def code(self) -> str:
+        """The stable snake_case code of this notice."""
+        return self.value
+
+    @property
+    def message(self) -> str:
+        """The notice as a sentence for the seller."""
+        return _NOTICE_MESSAGES[self]
+
+
+_NOTICE_MESSAGES: Final[dict[Notice, str]] = {
+    Notice.FEES_NOT_REFUNDED: (
         "Stripe service fees and platform fees are not refunded to you; the refundable balance "
         "may be less than the order total."
-    )
-    FEES_ABSORBED = (
+    ),
+    Notice.FEES_ABSORBED: (
         "Stripe service fees and platform fees are not returned to you: refunding beyond the net "
         "amount comes out of your balance."
-    )
-    BUYER_ACCESS_KEPT = (
+    ),
+    Notice.BUYER_ACCESS_KEPT: (
         "Refunds do not revoke the buyer's access to the content; use Revoke Buyer Access if "
         "needed."
-    )
-    CROSS_CURRENCY = (
+    ),
+    Notice.CROSS_CURRENCY: (
         "The payment settled in another currency: exchange rates and Stripe's settlement "
         "currency affect what the refund costs you."
-    )
-    FRAUDULENT_BLOCKLIST = (
+    ),
+    Notice.FRAUDULENT_BLOCKLIST: (
         "Refunding as Fraudulent adds the card and email to Stripe's block lists for future "
         "payments."
-    )
-    IRREVERSIBLE = "Once submitted, a refund cannot be reversed."
+    ),
+    Notice.IRREVERSIBLE: "Once submitted, a refund cannot be reversed.",
+}
 
 
 @attrs.frozen
 class RefundQuote:
     """What "Process Refund" will do, computed from live data (F1).
 
-    Processing it (F2) is idempotent: it always creates the refund ``refund_id``, and only while
-    the order is still at ``order_version``.
+    Bound to what the user confirmed, not to the order's version: the amount, reason and notes,
+    the order status and refundable balance shown (``order_status``, ``refundable_before``), and
+    ``refund_count``, the number of refunds the order recorded when it was quoted. Processing it
+    (F2) goes ahead while those still hold on fresh data, whatever else the order saw meanwhile
+    (a webhook echo, a live read, a timeline entry); it always creates the refund
+    ``refund_id``, so the same quote twice makes one refund. Every refund request adds a refund
+    to the order, so a quote made after one (even one that failed, putting the balance back to
+    the same figure) is a new quote with a new refund id.
     """
 
     id: QuoteId
     order_id: OrderId
-    order_version: int
     actor_id: ActorId
     amount: Money
     reason: RefundReason | None
     notes: str
+    order_status: OrderStatus
+    refund_count: int
     refundable_before: Money
     refundable_after: Money
     resulting_status: OrderStatus
@@ -69,28 +102,65 @@ class RefundQuote:
 
 def quote_id_for(
     order_id: OrderId,
-    order_version: int,
     actor_id: ActorId,
     amount: Money,
     reason: RefundReason | None,
     notes: str,
+    *,
+    order_status: OrderStatus,
+    refundable: Money,
+    refund_count: int,
 ) -> QuoteId:
-    """A quote id that is a pure function of what was confirmed, at which order version.
+    """A quote id that is a pure function of what was confirmed and of the order as shown.
 
-    Confirming the same refund twice on the same version gives the same id, so a double click
-    cannot make two refunds; any later refund bumps the version, so the next quote differs.
+    Confirming the same refund twice on the same figures gives the same id, so a double click
+    cannot make two refunds; any later refund request adds to ``refund_count``, so the next
+    quote differs even when the balance and status are back where they were.
     """
     parts = (
         order_id,
-        str(order_version),
         actor_id,
         amount.currency.code,
         str(amount.minor),
         reason.value if reason else "",
         notes,
+        order_status.value,
+        refundable.currency.code,
+        str(refundable.minor),
+        str(refund_count),
     )
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
     return QuoteId(f"qt_{digest}")
+
+
+def require_intact(quote: RefundQuote) -> None:
+    """F2: "Process Refund" executes exactly what was confirmed.
+
+    A quote's id is a digest of its order, actor, amount, reason, notes and the figures shown
+    (status, refundable balance, refund count), so a quote changed after "Confirm Refund" (say,
+    round-tripped through a form) no longer matches it; nor does one whose balance after the
+    refund is not its balance before minus its amount. Raises ``InvalidQuote``.
+    """
+    expected = quote_id_for(
+        quote.order_id,
+        quote.actor_id,
+        quote.amount,
+        quote.reason,
+        quote.notes,
+        order_status=quote.order_status,
+        refundable=quote.refundable_before,
+        refund_count=quote.refund_count,
+    )
+    consistent = (
+        quote.refundable_after.currency == quote.refundable_before.currency
+        and quote.amount.currency == quote.refundable_before.currency
+        and quote.refundable_after == quote.refundable_before - quote.amount
+    )
+    if expected != quote.id or not consistent:
+        raise InvalidQuote(
+            f"quote {quote.id} does not match its contents: it was changed after the refund was "
+            f"confirmed; confirm the refund again"
+        )
 
 
 def quote_notices(breakdown: BalanceBreakdown, reason: RefundReason | None) -> tuple[Notice, ...]:

@@ -15,8 +15,8 @@ from typing import Final
 
 import attrs
 
-from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
-from kanorio_refunds.domain._ids import ActorId, EventId, OrderId, RefundId
+from kanorio_refunds.domain._balance import FeePolicy
+from kanorio_refunds.domain._ids import EventId, OrderId, RefundId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order
 from kanorio_refunds.domain._payment import METADATA_NOTES, GatewayRefund, PaymentRecord
@@ -27,8 +27,10 @@ from kanorio_refunds.domain._refund import (
     RefundStatus,
     refund_transition_allowed,
 )
-from kanorio_refunds.domain._status import derive_order_status
-from kanorio_refunds.errors import InvalidPaymentRecord
+from kanorio_refunds.domain._status import rederive_status as rederive_status
+
+# ``rederive_status`` (S1) lives in ``domain._status``; it is re-exported here for callers that
+# imported it from this module before it moved.
 
 _STATUS_ACTIVITY: Final[dict[RefundStatus, ActivityKind]] = {
     RefundStatus.PENDING: ActivityKind.REFUND_PENDING,
@@ -47,6 +49,9 @@ class Observation(enum.Enum):
     IMPORTED = "imported"  # a refund made elsewhere was added with origin EXTERNAL (B4)
     STALE = "stale"  # older than what we know, or a move S3 forbids: recorded, not applied
     DUPLICATE = "duplicate"  # this event was already applied to this refund
+    #: An event about a refund the order does not know: nothing created (L6). The caller reads
+    #: the gateway first, so what remains unknown is a refund the gateway's own data lacks.
+    UNCONFIRMED = "unconfirmed"
 
 
 @attrs.frozen
@@ -117,6 +122,12 @@ def observe_refund(
     state machine (S3) forbids, is STALE: it is recorded in the timeline, marked not applied.
     Activity entries are stamped ``recorded_at`` (default ``observed_at``): when we learned it.
 
+    L6: a report that came in an ``event`` is a prompt, not proof. It may move a known refund's
+    status, but it never changes a refund's amount and never creates one (UNCONFIRMED: read
+    the gateway first, see ``event_needs_live_read``). A live read or the answer to our own
+    creation call is the gateway's own data: it imports refunds made elsewhere (IMPORTED) and
+    its amount is the truth.
+
     With ``track_refunded`` (the default, for webhooks and creation answers) the payment
     record's ``amount_refunded`` follows the report as Stripe's does (B2, S1): up when a refund
     starts counting there, down when it fails or is canceled. Otherwise a late failure learned
@@ -127,7 +138,9 @@ def observe_refund(
     recorded = recorded_at or observed_at
     refund = match_refund(order, gateway_refund)
     if refund is None:
-        imported = _import_external(order, gateway_refund, observed_at, event, recorded)
+        if event is not None:
+            return order, Observation.UNCONFIRMED
+        imported = _import_external(order, gateway_refund, observed_at, recorded)
         if track_refunded:
             imported = _shift_refunded(
                 imported, _counted(imported.refund(external_refund_id(gateway_refund)))
@@ -150,10 +163,15 @@ def observe_refund(
         # A newer report S3 reaches only through a state whose report we missed (SUCCEEDED →
         # REQUIRES_ACTION → PENDING or CANCELED, that webhook lost or not yet delivered): walk
         # the refund through it, so the outcome never depends on delivery order.
+        # The walk's steps carry no event (they add no timeline entry), so for a report that
+        # came in an event they carry our amount: an event's amount is never adopted (L6).
+        step_amount = refund.amount if event is not None else gateway_refund.amount
         for status in missed:
             order, _ = observe_refund(
                 order,
-                attrs.evolve(gateway_refund, status=status, failure_reason=None),
+                attrs.evolve(
+                    gateway_refund, status=status, failure_reason=None, amount=step_amount
+                ),
                 observed_at=observed_at,
                 recorded_at=recorded,
                 track_refunded=track_refunded,
@@ -186,8 +204,13 @@ def observe_refund(
             if new_status.is_final
             else refund.failure_reason,
         )
-    if outcome is not Observation.STALE and updated.amount != gateway_refund.amount:
-        # The gateway's amount is the truth for money that moved (local = Stripe after sync).
+    if (
+        outcome is not Observation.STALE
+        and event is None
+        and updated.amount != gateway_refund.amount
+    ):
+        # The gateway's own data is the truth for money that moved (local = Stripe after sync);
+        # an event's amount never is (L6: a signed event is a prompt, not proof).
         updated = attrs.evolve(updated, amount=gateway_refund.amount)
     if event is not None:
         updated = updated.with_event(
@@ -199,19 +222,42 @@ def observe_refund(
                 applied=outcome is not Observation.STALE,
             )
         )
-    result = order.with_refund(updated)
+    return refund_moved(order, refund, updated, at=recorded, track_refunded=track_refunded), outcome
+
+
+def refund_moved(
+    order: Order, before: Refund, after: Refund, *, at: datetime, track_refunded: bool = True
+) -> Order:
+    """F3, B2: ``order`` with its refund ``before`` replaced by ``after``.
+
+    The one way a change to a known refund is written, whether the gateway reported it or
+    refused our request (L3): a status change gets its activity entry (one set of messages),
+    and with ``track_refunded`` the payment's ``amount_refunded`` follows what Stripe counts.
+    """
+    result = order.with_refund(after)
     if track_refunded:
-        result = _shift_refunded(result, _counted(updated) - _counted(refund))
-    if outcome is Observation.APPLIED:
+        result = _shift_refunded(result, _counted(after) - _counted(before))
+    if after.status != before.status:
         result = result.with_activity(
             ActivityEntry(
-                at=recorded,
-                kind=_STATUS_ACTIVITY[new_status],
-                message=_status_message(updated, new_status),
-                refund_id=updated.id,
+                at=at,
+                kind=_STATUS_ACTIVITY[after.status],
+                message=_status_message(after, after.status),
+                refund_id=after.id,
             )
         )
-    return result, outcome
+    return result
+
+
+def event_needs_live_read(order: Order, reported: Iterable[GatewayRefund]) -> bool:
+    """L6: True when an event's refunds cannot be applied on the event's word alone: one names
+    a refund the order does not know, or gives a known refund another amount. The gateway is
+    then read first; what the read shows is imported, and the event only moves statuses."""
+    for gateway_refund in reported:
+        known = match_refund(order, gateway_refund)
+        if known is None or known.amount != gateway_refund.amount:
+            return True
+    return False
 
 
 def _earlier_second(observed_at: datetime, as_of: datetime) -> bool:
@@ -250,12 +296,10 @@ def _shift_refunded(order: Order, delta: int) -> Order:
 
 
 def _import_external(
-    order: Order,
-    gateway_refund: GatewayRefund,
-    observed_at: datetime,
-    event: EventRef | None,
-    recorded_at: datetime,
+    order: Order, gateway_refund: GatewayRefund, observed_at: datetime, recorded_at: datetime
 ) -> Order:
+    """B4: a refund the gateway's own data shows and the order lacks, recorded (never from an
+    event alone, L6)."""
     local_id = gateway_refund.local_refund_id
     refused = order.find_refund(local_id) if local_id is not None else None
     refund = Refund(
@@ -273,10 +317,6 @@ def _import_external(
         failure_reason=gateway_refund.failure_reason,
         status_as_of=observed_at,
     )
-    if event is not None:
-        refund = refund.with_event(
-            RefundEventEntry(event.id, event.type, event.created_at, refund.status, True)
-        )
     if refused is None:
         message = (
             f"Refund of {refund.amount} made outside Kanorio (Stripe {gateway_refund.id}) "
@@ -310,29 +350,6 @@ def refresh_payment(order: Order, record: PaymentRecord, *, at: datetime) -> Ord
             ActivityEntry(at=at, kind=ActivityKind.PAYMENT_UPDATED, message=message)
         )
     return updated
-
-
-def rederive_status(
-    order: Order, policy: FeePolicy, *, at: datetime, actor_id: ActorId | None = None
-) -> Order:
-    """S1: the order in the status its amounts give, with an activity entry when it changes."""
-    if order.payment is None:
-        return order
-    try:
-        refundable = refundable_balance(order.payment, order.refunds, policy).refundable
-    except InvalidPaymentRecord:
-        return order
-    status = derive_order_status(order.status, order.refunds, refundable)
-    if status == order.status:
-        return order
-    return order.with_status(status).with_activity(
-        ActivityEntry(
-            at=at,
-            kind=ActivityKind.STATUS_CHANGED,
-            message=f"Order status changed from {order.status.label} to {status.label}",
-            actor_id=actor_id,
-        )
-    )
 
 
 def reconcile(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Final
 
+from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain._ids import ActorId
 from kanorio_refunds.domain._money import Money
-from kanorio_refunds.domain._order import OrderStatus
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.errors import InvalidPaymentRecord
 
 #: Statuses whose value is derived from refunds (S1); the others are set by payment events.
-REFUND_STATUSES: frozenset[OrderStatus] = frozenset(
+REFUND_STATUSES: Final[frozenset[OrderStatus]] = frozenset(
     {OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
 )
 
@@ -28,3 +33,30 @@ def derive_order_status(
     if refundable.is_zero():
         return OrderStatus.REFUNDED
     return OrderStatus.PARTIALLY_REFUNDED
+
+
+def rederive_status(
+    order: Order, policy: FeePolicy, *, at: datetime, actor_id: ActorId | None = None
+) -> Order:
+    """S1: the order in the status its amounts give, with an activity entry when it changes.
+
+    Every change to an order's refunds ends with this, so the status can never disagree with
+    the amounts. An order whose payment record cannot give a balance keeps its status.
+    """
+    if order.payment is None:
+        return order
+    try:
+        refundable = refundable_balance(order.payment, order.refunds, policy).refundable
+    except InvalidPaymentRecord:
+        return order
+    status = derive_order_status(order.status, order.refunds, refundable)
+    if status == order.status:
+        return order
+    return order.with_status(status).with_activity(
+        ActivityEntry(
+            at=at,
+            kind=ActivityKind.STATUS_CHANGED,
+            message=f"Order status changed from {order.status.label} to {status.label}",
+            actor_id=actor_id,
+        )
+    )
