@@ -7,6 +7,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 from kanorio_refunds.adapters import _stripe_json as stripe_objects
@@ -1009,6 +1010,315 @@ def test_two_threads_racing_never_over_refund() -> None:
         thread.join()
     assert sorted(outcomes) == ["amount_too_large"] * 7 + ["ok"]
     assert fake.charge_of(pi_id)["amount_refunded"] == 600
+
+
+# ------------------------------------------------------------------------------- Connect
+
+ACCOUNT = "acct_1ConnectedShop"
+
+# The ``transfer`` and ``transfer_reversal`` schemas of API 2023-08-16 (spec3.json), which the
+# copied OpenAPI subset only holds as stubs: property types, nullability, required keys.
+_ID_OR_OBJECT: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "object"}]}
+TRANSFER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "amount",
+        "amount_reversed",
+        "created",
+        "currency",
+        "id",
+        "livemode",
+        "metadata",
+        "object",
+        "reversals",
+        "reversed",
+    ],
+    "properties": {
+        "amount": {"type": "integer"},
+        "amount_reversed": {"type": "integer"},
+        "balance_transaction": {**_ID_OR_OBJECT, "nullable": True},
+        "created": {"type": "integer"},
+        "currency": {"type": "string"},
+        "description": {"type": "string", "nullable": True},
+        "destination": {**_ID_OR_OBJECT, "nullable": True},
+        "destination_payment": _ID_OR_OBJECT,
+        "id": {"type": "string"},
+        "livemode": {"type": "boolean"},
+        "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+        "object": {"type": "string", "enum": ["transfer"]},
+        "reversals": {"type": "object"},
+        "reversed": {"type": "boolean"},
+        "source_transaction": {**_ID_OR_OBJECT, "nullable": True},
+        "source_type": {"type": "string"},
+        "transfer_group": {"type": "string", "nullable": True},
+    },
+}
+TRANSFER_REVERSAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["amount", "created", "currency", "id", "object", "transfer"],
+    "properties": {
+        "amount": {"type": "integer"},
+        "balance_transaction": {**_ID_OR_OBJECT, "nullable": True},
+        "created": {"type": "integer"},
+        "currency": {"type": "string"},
+        "destination_payment_refund": {**_ID_OR_OBJECT, "nullable": True},
+        "id": {"type": "string"},
+        "metadata": {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {"type": "string"},
+        },
+        "object": {"type": "string", "enum": ["transfer_reversal"]},
+        "source_refund": {**_ID_OR_OBJECT, "nullable": True},
+        "transfer": _ID_OR_OBJECT,
+    },
+}
+
+
+def transfer_of(fake: FakeStripe, pi_id: str) -> dict[str, Any]:
+    transfer = fake.transfer_of(pi_id)
+    assert transfer is not None
+    return transfer
+
+
+def test_a_destination_charge_transfers_the_payment_to_the_connected_account(
+    fake: FakeStripe,
+) -> None:
+    """Connect: transfer_data.destination on the PaymentIntent and the Charge, and a transfer
+    of the whole amount (Stripe's default) named by ``charge.transfer``."""
+    pi = fake.create_payment(10_000, "usd", stripe_fee=320, destination=ACCOUNT)
+    assert pi["transfer_data"] == {"destination": ACCOUNT}
+    charge = fake.charge_of(pi["id"])
+    assert charge["transfer_data"] == {"amount": None, "destination": ACCOUNT}
+    transfer = transfer_of(fake, pi["id"])
+    assert charge["transfer"] == transfer["id"]
+    assert transfer["id"].startswith("tr_")
+    assert (transfer["amount"], transfer["currency"], transfer["destination"]) == (
+        10_000,
+        "usd",
+        ACCOUNT,
+    )
+    assert (transfer["amount_reversed"], transfer["reversed"]) == (0, False)
+    assert transfer["source_transaction"] == charge["id"]
+    assert transfer["reversals"]["data"] == []
+    expanded = fake.retrieve_charge(charge["id"], expand=["transfer"])
+    assert expanded["transfer"] == transfer
+    # An ordinary charge has no transfer: the key is absent (the schema does not let it be null).
+    plain = pay(fake)
+    assert "transfer" not in fake.charge_of(plain)
+    assert fake.charge_of(plain)["transfer_data"] is None
+    assert fake.transfer_of(plain) is None
+
+
+def test_a_destination_charge_with_a_transfer_amount(fake: FakeStripe) -> None:
+    """transfer_data[amount]: the platform keeps the rest (instead of an application fee)."""
+    pi = fake.create_payment(
+        10_000, "usd", stripe_fee=320, destination=ACCOUNT, transfer_amount=8_000
+    )
+    assert pi["transfer_data"] == {"amount": 8_000, "destination": ACCOUNT}
+    assert fake.charge_of(pi["id"])["transfer_data"] == {"amount": 8_000, "destination": ACCOUNT}
+    assert transfer_of(fake, pi["id"])["amount"] == 8_000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"destination": "shop-2"}, ValueError),
+        ({"destination": ""}, ValueError),
+        ({"transfer_amount": 100}, ValueError),
+        ({"destination": ACCOUNT, "transfer_amount": 0}, ValueError),
+        ({"destination": ACCOUNT, "transfer_amount": 10_001}, ValueError),
+        ({"destination": ACCOUNT, "transfer_amount": 10.0}, TypeError),
+        ({"destination": ACCOUNT, "transfer_amount": 9_000, "application_fee": 100}, ValueError),
+        (
+            {
+                "destination": ACCOUNT,
+                "settlement_currency": "eur",
+                "exchange_rate": Decimal("0.9"),
+            },
+            ValueError,
+        ),
+    ],
+)
+def test_create_payment_refuses_destination_nonsense(
+    fake: FakeStripe, kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        fake.create_payment(10_000, "usd", stripe_fee=320, **kwargs)
+
+
+def test_reverse_transfer_reverses_in_proportion_and_the_last_refund_takes_the_rest(
+    fake: FakeStripe,
+) -> None:
+    """reverse_transfer: each refund reverses its share of the transfer (1,001 of 3,000:
+    1,000 refunded reverses 333.67, so 334), recorded on the refund and the transfer; the refund
+    that leaves nothing refundable reverses what remains (333), so the transfer is reversed."""
+    pi_id = pay(fake, 3_000, stripe_fee=90, destination=ACCOUNT, transfer_amount=1_001)
+    mark = len(fake.events())
+    first = fake.create_refund({"payment_intent": pi_id, "amount": 1_000, "reverse_transfer": True})
+    second = fake.create_refund(
+        {"payment_intent": pi_id, "amount": 1_000, "reverse_transfer": "true"}
+    )
+    after_two = transfer_of(fake, pi_id)
+    assert (after_two["amount_reversed"], after_two["reversed"]) == (668, False)
+    last = fake.create_refund({"payment_intent": pi_id, "reverse_transfer": True})
+    assert last["amount"] == 1_000
+
+    transfer = transfer_of(fake, pi_id)
+    assert (transfer["amount_reversed"], transfer["reversed"]) == (1_001, True)
+    reversals = transfer["reversals"]["data"]
+    assert [r["amount"] for r in reversals] == [333, 334, 334]  # newest first
+    assert [r["source_refund"] for r in reversals] == [last["id"], second["id"], first["id"]]
+    for refund, reversal in zip((last, second, first), reversals, strict=True):
+        assert refund["transfer_reversal"] == reversal["id"]
+        assert reversal["id"].startswith("trr_")
+        assert (reversal["transfer"], reversal["currency"]) == (transfer["id"], "usd")
+    expanded = fake.retrieve_refund(first["id"], expand=["transfer_reversal"])
+    assert expanded["transfer_reversal"] == reversals[2]
+
+    reversed_events = [e for e in fake.events_since(mark) if e["type"] == "transfer.reversed"]
+    assert [e["data"]["previous_attributes"] for e in reversed_events] == [
+        {"amount_reversed": 0},
+        {"amount_reversed": 334},
+        {"amount_reversed": 668, "reversed": False},
+    ]
+    assert reversed_events[-1]["data"]["object"] == transfer
+    assert [e["type"] for e in fake.events_since(mark)][:3] == [
+        "refund.created",
+        "charge.refunded",
+        "transfer.reversed",
+    ]
+
+
+def test_reverse_transfer_rounds_half_even(fake: FakeStripe) -> None:
+    """M5: 2 refunded of a 4,000 charge whose transfer is 1,000 is 0.5 -> 0 (nothing reversed,
+    no reversal object); 6 is 1.5 -> 2."""
+    pi_id = pay(fake, 4_000, stripe_fee=120, destination=ACCOUNT, transfer_amount=1_000)
+    nothing = fake.create_refund({"payment_intent": pi_id, "amount": 2, "reverse_transfer": True})
+    assert nothing["transfer_reversal"] is None
+    two = fake.create_refund({"payment_intent": pi_id, "amount": 6, "reverse_transfer": True})
+    assert (
+        fake.retrieve_refund(two["id"], expand=["transfer_reversal"])["transfer_reversal"]["amount"]
+        == 2
+    )
+    assert transfer_of(fake, pi_id)["amount_reversed"] == 2
+    assert [e["type"] for e in fake.events()].count("transfer.reversed") == 1
+
+
+def test_without_reverse_transfer_the_transfer_stays(fake: FakeStripe) -> None:
+    """The platform's balance alone pays a refund sent without reverse_transfer (false too)."""
+    pi_id = pay(fake, destination=ACCOUNT)
+    plain = fake.create_refund({"payment_intent": pi_id, "amount": 1_000})
+    explicit = fake.create_refund(
+        {"payment_intent": pi_id, "amount": 1_000, "reverse_transfer": "false"}
+    )
+    assert plain["transfer_reversal"] is None
+    assert explicit["transfer_reversal"] is None
+    assert transfer_of(fake, pi_id)["amount_reversed"] == 0
+    assert "transfer.reversed" not in {e["type"] for e in fake.events()}
+
+
+def test_reverse_transfer_on_a_charge_without_a_transfer_reverses_nothing(
+    fake: FakeStripe,
+) -> None:
+    pi_id = pay(fake)
+    refund = fake.create_refund({"payment_intent": pi_id, "amount": 500, "reverse_transfer": True})
+    assert refund["transfer_reversal"] is None
+    assert [e["type"] for e in fake.events()] == ["refund.created", "charge.refunded"]
+
+
+def test_an_idempotent_replay_reverses_nothing_twice(fake: FakeStripe) -> None:
+    """L2: the retry of a refund with reverse_transfer replays it; the transfer is reversed once."""
+    pi_id = pay(fake, destination=ACCOUNT)
+    params = {"payment_intent": pi_id, "amount": 2_500, "reverse_transfer": True}
+    first = fake.create_refund(params, idempotency_key="k")
+    again = fake.create_refund({**params, "reverse_transfer": "true"}, idempotency_key="k")
+    assert again == first
+    assert transfer_of(fake, pi_id)["amount_reversed"] == 2_500
+    other = api_error(fake, {**params, "reverse_transfer": False}, idempotency_key="k")
+    assert other.type == "idempotency_error"
+
+
+def test_a_failed_refund_keeps_its_transfer_reversal(fake: FakeStripe) -> None:
+    """Documented limit: Stripe's re-transfer after a failed refund is not modelled; the
+    reversal stays, and a new refund reverses at most what remains."""
+    pi_id = pay(fake, destination=ACCOUNT)
+    refund = fake.create_refund({"payment_intent": pi_id, "reverse_transfer": True})
+    fake.set_refund_status(refund["id"], "failed")
+    assert transfer_of(fake, pi_id)["amount_reversed"] == 10_000
+    again = fake.create_refund({"payment_intent": pi_id, "reverse_transfer": True})
+    assert again["transfer_reversal"] is None
+    assert transfer_of(fake, pi_id)["amount_reversed"] == 10_000
+
+
+def test_a_transfer_embeds_its_ten_most_recent_reversals(fake: FakeStripe) -> None:
+    pi_id = pay(fake, 12_000, destination=ACCOUNT)
+    refunds = [
+        fake.create_refund({"payment_intent": pi_id, "amount": 100, "reverse_transfer": True})
+        for _ in range(12)
+    ]
+    reversals = transfer_of(fake, pi_id)["reversals"]
+    assert reversals["has_more"] is True
+    assert [r["source_refund"] for r in reversals["data"]] == [r["id"] for r in refunds[::-1][:10]]
+    assert reversals["url"].endswith("/reversals")
+
+
+def test_destination_objects_have_stripes_shape(fake: FakeStripe) -> None:
+    """Every object and event of a destination charge and its reversal has the shape of API
+    2023-08-16 (the subset's schemas; the transfer ones copied above from spec3.json)."""
+    from kanorio_refunds.testing.stripe_http import validate_object
+
+    pi = fake.create_payment(10_000, "usd", stripe_fee=320, destination=ACCOUNT)
+    with_amount = fake.create_payment(
+        10_000, "usd", stripe_fee=320, destination=ACCOUNT, transfer_amount=9_000
+    )
+    refund = fake.create_refund(
+        {"payment_intent": pi["id"], "amount": 100, "reverse_transfer": True}
+    )
+    for intent in (pi, with_amount):
+        validate_object(
+            fake.retrieve_payment_intent(intent["id"], ["latest_charge"]), "payment_intent"
+        )
+    validate_object(refund, "refund")
+    transfer = transfer_of(fake, pi["id"])
+    validate_object(transfer, TRANSFER_SCHEMA)
+    for reversal in transfer["reversals"]["data"]:
+        validate_object(reversal, TRANSFER_REVERSAL_SCHEMA)
+    for event in fake.events():
+        validate_object(event, "event", deep=False)
+
+
+def test_fake_stripe_gateway_sends_reverse_transfer_when_configured() -> None:
+    """FakeStripeGateway(reverse_transfer=True) sends it with every refund, like StripeGateway;
+    by default it sends none."""
+    from kanorio_refunds.domain._ids import PaymentIntentId
+    from kanorio_refunds.domain._money import Money
+    from kanorio_refunds.domain._payment import RefundRequest
+    from kanorio_refunds.testing.fake_stripe import FakeStripeGateway
+
+    model = FakeStripe()
+    pi_id = pay(model, destination=ACCOUNT)
+    request = RefundRequest(
+        payment_intent_id=PaymentIntentId(pi_id),
+        charge_id=None,
+        amount=Money.parse("25.00", "USD"),
+        reason=None,
+        idempotency_key="k-1",
+        metadata={"kanorio_refund_id": "rf_1"},
+    )
+    plain = FakeStripeGateway(model)
+    assert (plain.reverse_transfer, plain.refund_application_fee) == (False, False)
+    plain.create_refund(request)
+    assert "reverse_transfer" not in model.requests[-1].params
+    assert transfer_of(model, pi_id)["amount_reversed"] == 0
+
+    connect = FakeStripeGateway(model, reverse_transfer=True)
+    assert connect.reverse_transfer is True
+    connect.create_refund(attrs.evolve(request, idempotency_key="k-2"))
+    assert model.requests[-1].params["reverse_transfer"] is True
+    assert transfer_of(model, pi_id)["amount_reversed"] == 2_500
+    with pytest.raises(TypeError, match="reverse_transfer"):
+        FakeStripeGateway(model, reverse_transfer="yes")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------- spec shapes

@@ -257,6 +257,26 @@ def test_retrieve_charge_refund_and_balance_transaction(model: FakeStripe) -> No
     transport.assert_no_violations()
 
 
+def test_a_destination_charge_and_reverse_transfer_through_the_sdk(model: FakeStripe) -> None:
+    """Connect: a destination charge reads (``transfer``, ``transfer_data``) and refunds with
+    ``reverse_transfer`` (the refund names its ``transfer_reversal``) in Stripe's shape."""
+    pi = model.create_payment(10_000, "usd", stripe_fee=320, destination="acct_1Shop")
+    client = make_client(model)
+    refund = client.v1.refunds.create(params=_refund_params(pi["id"], reverse_transfer=True))
+    charge = client.v1.charges.retrieve(str(refund.charge), params={"expand": ["transfer"]})
+    intent = client.v1.payment_intents.retrieve(pi["id"])
+    transport = transport_of(client)
+    transport.assert_no_violations()
+    assert transport.requests_to("POST /v1/refunds")[0].params["reverse_transfer"] is True
+    assert isinstance(refund.transfer_reversal, str)
+    assert isinstance(charge.transfer, stripe.Transfer)
+    assert charge.transfer.amount_reversed == 500
+    assert charge.transfer_data is not None
+    assert charge.transfer_data.destination == "acct_1Shop"
+    assert intent.transfer_data is not None
+    assert intent.transfer_data.destination == "acct_1Shop"
+
+
 def test_create_refund_sends_params_idempotency_key_and_account(model: FakeStripe) -> None:
     """L1: our idempotency key and ids travel as the Idempotency-Key header and metadata."""
     pi_id = _payment(model)

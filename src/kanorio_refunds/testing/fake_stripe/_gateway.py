@@ -42,13 +42,38 @@ class FakeStripeGateway:
     adapter reads, without a network. Faults injected into the model surface as our errors:
     connection errors, timeouts, 409, 429 and 5xx as ``GatewayUnavailable``; definitive refusals
     as ``GatewayRejected`` with Stripe's code; unreadable objects as ``GatewayProtocolError``.
+
+    ``refund_application_fee`` and ``reverse_transfer`` (Connect destination charges: also
+    reverse the transfer to the connected account, in proportion) are sent with every refund,
+    as ``StripeGateway`` sends them.
     """
 
     def __init__(
-        self, stripe: FakeStripe | None = None, *, refund_application_fee: bool = False
+        self,
+        stripe: FakeStripe | None = None,
+        *,
+        refund_application_fee: bool = False,
+        reverse_transfer: bool = False,
     ) -> None:
+        for name, flag in (
+            ("refund_application_fee", refund_application_fee),
+            ("reverse_transfer", reverse_transfer),
+        ):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be a bool")
         self.stripe = stripe if stripe is not None else FakeStripe()
         self._refund_application_fee = refund_application_fee
+        self._reverse_transfer = reverse_transfer
+
+    @property
+    def refund_application_fee(self) -> bool:
+        """Whether refunds also refund the platform's application fee."""
+        return self._refund_application_fee
+
+    @property
+    def reverse_transfer(self) -> bool:
+        """Whether refunds of destination charges also reverse the transfer (Connect)."""
+        return self._reverse_transfer
 
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
@@ -78,7 +103,11 @@ class FakeStripeGateway:
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds with the request's idempotency key."""
-        params = refund_params(request, refund_application_fee=self._refund_application_fee)
+        params = refund_params(
+            request,
+            refund_application_fee=self._refund_application_fee,
+            reverse_transfer=self._reverse_transfer,
+        )
         created = _call(
             lambda: self.stripe.create_refund(params, idempotency_key=request.idempotency_key)
         )
@@ -125,10 +154,13 @@ def stripe_paid_order(
     stripe_fee: Money,
     platform_fee: Money | None = None,
     exchange_rate: Decimal | None = None,
+    destination: str | None = None,
 ) -> Order:
     """A PAID order whose payment exists in ``stripe``: a captured PaymentIntent of ``total``
     with ``stripe_fee`` and ``platform_fee`` (in the settlement currency, which is the fees'
-    currency) and, for a cross-currency payment, the balance transaction's ``exchange_rate``.
+    currency) and, for a cross-currency payment, the balance transaction's ``exchange_rate``;
+    with ``destination`` (``acct_…``), a Connect destination charge whose whole amount is
+    transferred to that account (``FakeStripe.transfer_of``).
     The order's payment record is read back from the model as the gateway would read it.
     """
     settlement = stripe_fee.currency
@@ -140,6 +172,7 @@ def stripe_paid_order(
         application_fee=to_stripe_amount(platform),
         settlement_currency=settlement.code.lower(),
         exchange_rate=exchange_rate,
+        destination=destination,
     )
     charge = stripe.retrieve_charge(intent["latest_charge"], expand=["balance_transaction"])
     return Order(

@@ -11,6 +11,8 @@ What is modelled:
 
 * succeeded PaymentIntents with one captured Charge and its ``charge`` balance transaction
   (Stripe fee, application fee, cross-currency settlement with an exchange rate);
+* Connect destination charges (``transfer_data.destination``) with their transfer, reversed in
+  proportion to a refund made with ``reverse_transfer``;
 * ``POST /v1/refunds`` with Stripe's validation errors, idempotency keys and Connect's
   ``Stripe-Account`` (recorded, and scoping idempotency keys; objects are not partitioned);
 * the asynchronous life of a refund (pending, requires_action, late failure, …);
@@ -18,7 +20,8 @@ What is modelled:
   listed by ``GET /v1/disputes``; webhook events, and injected transport/server faults.
 
 Stripe behaviour is mimicked where the library depends on it; everything else is left out on
-purpose (no customers, payment methods, transfers, application-fee objects or payouts).
+purpose (no customers, payment methods, application-fee objects, payouts, or balance
+transactions of transfers).
 
 Where things are: this module holds the state and the behaviour; request parameter checks are
 in ``_params``, the JSON shape of every object and its rendering in ``_render``, errors and
@@ -63,6 +66,7 @@ from kanorio_refunds.testing.fake_stripe._requests import Call, RequestRecord
 from kanorio_refunds.testing.fake_stripe._units import (
     convert,
     display,
+    proportion,
     to_major,
     to_minor,
 )
@@ -147,6 +151,9 @@ _TRANSITIONS: Final[Mapping[str, frozenset[str]]] = {
 # A refund may be born in these statuses (card: succeeded/pending; bank transfer: requires_action).
 _INITIAL_STATUSES: Final = frozenset({"pending", "requires_action", "succeeded"})
 
+# Stripe embeds this many of a transfer's most recent reversals in the transfer object.
+_EMBEDDED_REVERSALS: Final = 10
+
 _DEFAULT_EPOCH: Final = 1_700_000_000
 
 
@@ -165,6 +172,8 @@ class _ChargeState:
     # list calls page over); whether it blocks refunds follows from its status
     # (DISPUTE_STATUSES_BLOCKING_REFUNDS).
     dispute_ids: list[str] = attrs.Factory(list)
+    # The transfer of a destination charge.
+    transfer_id: str | None = None
 
     @property
     def dispute_id(self) -> str | None:
@@ -252,6 +261,8 @@ class FakeStripe:
         settlement_currency: str | None = None,
         exchange_rate: Decimal | None = None,
         metadata: Mapping[str, str] | None = None,
+        destination: str | None = None,
+        transfer_amount: int | None = None,
     ) -> JsonDict:
         """Record a succeeded PaymentIntent with a captured Charge; return the PaymentIntent.
 
@@ -262,6 +273,13 @@ class FakeStripe:
         definition of ``balance_transaction.exchange_rate``); amounts round half-even.
         ``application_fee_amount`` on the PaymentIntent and Charge is the application fee
         converted back into the presentment currency (half-even), or None without one.
+
+        ``destination`` (a connected account, ``acct_…``) makes it a Connect destination
+        charge: ``transfer_data.destination`` on both objects, and a transfer (``charge.transfer``,
+        see ``transfer_of``) of ``transfer_amount`` to the account, by default the whole amount
+        (Stripe then collects any application fee from the account separately). Destination
+        charges are modelled in one currency; ``transfer_amount`` excludes ``application_fee``,
+        as at Stripe.
         """
         currency = currency.lower()
         settlement = (settlement_currency or currency).lower()
@@ -287,6 +305,7 @@ class FakeStripe:
         fee = stripe_fee + application_fee
         if fee > settled:
             raise ValueError(f"fees ({fee}) exceed the settled amount ({settled})")
+        self._check_destination(amount, destination, transfer_amount, rate, application_fee)
         if application_fee and rate is not None:
             app_fee_presentment: int | None = to_minor(
                 to_major(application_fee, settlement) / rate, currency
@@ -306,6 +325,16 @@ class FakeStripe:
                 txn_id, ch_id, settled, settlement, rate, fee_details, now
             )
             state = _ChargeState()
+            if destination is not None:
+                state.transfer_id = self._new_id("tr")
+                self._objects[state.transfer_id] = shapes.transfer(
+                    state.transfer_id,
+                    ch_id,
+                    amount if transfer_amount is None else transfer_amount,
+                    currency,
+                    destination,
+                    now,
+                )
             self._objects[ch_id] = shapes.charge(
                 ch_id,
                 pi_id,
@@ -316,6 +345,9 @@ class FakeStripe:
                 app_fee_presentment,
                 meta,
                 now,
+                destination=destination,
+                transfer_amount=transfer_amount,
+                transfer_id=state.transfer_id,
             )
             self._charge_state[ch_id] = state
             self._objects[pi_id] = shapes.payment_intent(
@@ -327,9 +359,39 @@ class FakeStripe:
                 app_fee_presentment,
                 meta,
                 now,
+                destination=destination,
+                transfer_amount=transfer_amount,
             )
             created: JsonDict = fresh(self._objects[pi_id])
             return created
+
+    @staticmethod
+    def _check_destination(
+        amount: int,
+        destination: str | None,
+        transfer_amount: int | None,
+        rate: Decimal | None,
+        application_fee: int,
+    ) -> None:
+        if destination is None:
+            if transfer_amount is not None:
+                raise ValueError("transfer_amount needs a destination")
+            return
+        if not isinstance(destination, str) or not destination.startswith("acct_"):
+            raise ValueError(
+                f"destination must be a connected account id (acct_…), not {destination!r}"
+            )
+        if rate is not None:
+            raise ValueError("destination charges are modelled in one currency only")
+        if transfer_amount is not None:
+            if isinstance(transfer_amount, bool) or not isinstance(transfer_amount, int):
+                raise TypeError(f"transfer_amount must be an int, got {transfer_amount!r}")
+            if not 0 < transfer_amount <= amount:
+                raise ValueError("transfer_amount must be positive and at most the amount")
+            if application_fee:
+                # Stripe refuses application_fee_amount together with transfer_data[amount]:
+                # the platform keeps amount - transfer_amount instead.
+                raise ValueError("give application_fee or transfer_amount, not both")
 
     # ---------------------------------------------------------------- API: reads
 
@@ -343,14 +405,15 @@ class FakeStripe:
     def retrieve_charge(
         self, id: str, expand: Sequence[str] = (), *, stripe_account: str | None = None
     ) -> JsonDict:
-        """GET /v1/charges/{id}; expand ``balance_transaction`` and/or ``payment_intent``."""
+        """GET /v1/charges/{id}; expand ``balance_transaction``, ``payment_intent`` and/or
+        ``transfer``."""
         return self._retrieve("charge", id, expand, stripe_account)
 
     def retrieve_refund(
         self, id: str, expand: Sequence[str] = (), *, stripe_account: str | None = None
     ) -> JsonDict:
         """GET /v1/refunds/{id}; expand ``balance_transaction``, ``charge``, ``payment_intent``,
-        ``failure_balance_transaction``."""
+        ``failure_balance_transaction``, ``transfer_reversal``."""
         return self._retrieve("refund", id, expand, stripe_account)
 
     def retrieve_balance_transaction(
@@ -470,6 +533,14 @@ class FakeStripe:
         ``params``: ``payment_intent`` or ``charge`` (one required), ``amount`` (default: what
         remains refundable), ``reason``, ``metadata``, ``refund_application_fee``,
         ``reverse_transfer``, ``expand``. Ints and bools may also come form-encoded as strings.
+
+        ``reverse_transfer`` on a destination charge reverses its transfer in proportion to the
+        part of the charge refunded (half-even; a refund that leaves nothing of the charge
+        refundable reverses all that remains of the transfer), recorded as the refund's
+        ``transfer_reversal`` and the transfer's ``amount_reversed``, and emits
+        ``transfer.reversed``. On a charge without a transfer it reverses nothing. A reversal
+        stays when its refund later fails (Stripe's re-transfer is not modelled).
+        ``refund_application_fee`` is checked and otherwise ignored (no application-fee objects).
 
         Idempotency like Stripe: the same key with the same parameters replays the first response
         (no new refund, no new event); other parameters give 400 ``idempotency_error``. Parameter
@@ -703,6 +774,15 @@ class FakeStripe:
             dispute_id = self._charge_state[self._charge_of_pi(payment_intent_id)["id"]].dispute_id
             return None if dispute_id is None else fresh(self._objects[dispute_id])
 
+    def transfer_of(self, payment_intent_id: str) -> JsonDict | None:
+        """The transfer of a destination charge (a copy, with its ``amount_reversed`` and its
+        most recent ``reversals``), or None for a charge without one."""
+        with self._lock:
+            transfer_id = self._charge_state[
+                self._charge_of_pi(payment_intent_id)["id"]
+            ].transfer_id
+            return None if transfer_id is None else fresh(self._objects[transfer_id])
+
     # ================================================================ internals (lock held)
 
     def _new_id(self, prefix: str) -> str:
@@ -906,9 +986,50 @@ class FakeStripe:
         if refunded != charge["refunded"]:
             previous["refunded"] = charge["refunded"]
             charge["refunded"] = refunded
+        reversed_transfer = None
+        if parsed.reverse_transfer:
+            reversed_transfer = self._reverse_transfer(charge, refund, call.now)
         self._emit("refund.created", refund, call.now, call=call)
         self._emit("charge.refunded", charge, call.now, previous=previous, call=call)
+        if reversed_transfer is not None:
+            transfer, before = reversed_transfer
+            self._emit("transfer.reversed", transfer, call.now, previous=before, call=call)
         return refund
+
+    def _reverse_transfer(
+        self, charge: JsonDict, refund: JsonDict, now: int
+    ) -> tuple[JsonDict, JsonDict] | None:
+        """Reverse the charge's transfer for ``refund`` (already counted in the charge's
+        ``amount_refunded``): (the transfer, its previous attributes), or None when there is
+        nothing to reverse."""
+        transfer_id = self._charge_state[charge["id"]].transfer_id
+        if transfer_id is None:
+            return None
+        transfer = self._objects[transfer_id]
+        left = transfer["amount"] - transfer["amount_reversed"]
+        if charge["amount_refunded"] >= charge["amount_captured"]:
+            # The last refund takes what rounding left, so a fully refunded charge has its
+            # transfer fully reversed.
+            amount = left
+        else:
+            amount = min(left, proportion(refund["amount"], transfer["amount"], charge["amount"]))
+        if amount <= 0:
+            return None
+        trr_id = self._new_id("trr")
+        reversal = shapes.transfer_reversal(trr_id, transfer, amount, refund["id"], now)
+        self._objects[trr_id] = reversal
+        refund["transfer_reversal"] = trr_id
+        before: JsonDict = {"amount_reversed": transfer["amount_reversed"]}
+        transfer["amount_reversed"] += amount
+        if transfer["amount_reversed"] >= transfer["amount"]:
+            before["reversed"] = transfer["reversed"]
+            transfer["reversed"] = True
+        reversals = transfer["reversals"]
+        reversals["data"].insert(0, reversal)
+        if len(reversals["data"]) > _EMBEDDED_REVERSALS:
+            del reversals["data"][_EMBEDDED_REVERSALS:]
+            reversals["has_more"] = True
+        return transfer, before
 
     def _book_refund_txn(self, refund: JsonDict, now: int, *, failure: bool) -> str:
         """Book the refund (negative) or its failure (positive) in the settlement currency."""

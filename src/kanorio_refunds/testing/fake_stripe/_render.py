@@ -27,12 +27,20 @@ API_VERSION: Final = "2023-08-16"
 # Which fields of which object type may be expanded, and where expanded ids point to.
 EXPANDABLE: Final[Mapping[str, frozenset[str]]] = {
     "payment_intent": frozenset({"latest_charge"}),
-    "charge": frozenset({"balance_transaction", "payment_intent"}),
+    "charge": frozenset({"balance_transaction", "payment_intent", "transfer"}),
     "refund": frozenset(
-        {"balance_transaction", "charge", "payment_intent", "failure_balance_transaction"}
+        {
+            "balance_transaction",
+            "charge",
+            "payment_intent",
+            "failure_balance_transaction",
+            "transfer_reversal",
+        }
     ),
     "balance_transaction": frozenset({"source"}),
     "dispute": frozenset({"charge", "payment_intent"}),
+    "transfer": frozenset({"source_transaction"}),
+    "transfer_reversal": frozenset({"transfer", "source_refund"}),
 }
 
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
@@ -213,10 +221,15 @@ def charge(
     application_fee_amount: int | None,
     metadata: dict[str, str],
     now: int,
+    *,
+    destination: str | None = None,
+    transfer_amount: int | None = None,
+    transfer_id: str | None = None,
 ) -> JsonDict:
-    """A captured card charge."""
+    """A captured card charge; a destination charge names its ``transfer`` (the key is absent
+    otherwise: the schema does not let it be null) and its ``transfer_data``."""
     # Since API 2022-11-15 ``refunds`` is not included unless expanded, so it is left out.
-    return {
+    obj: JsonDict = {
         "id": ch_id,
         "object": "charge",
         "amount": amount,
@@ -284,6 +297,11 @@ def charge(
         "transfer_data": None,
         "transfer_group": None,
     }
+    if destination is not None:
+        assert transfer_id is not None
+        obj["transfer"] = transfer_id
+        obj["transfer_data"] = {"amount": transfer_amount, "destination": destination}
+    return obj
 
 
 def payment_intent(
@@ -295,8 +313,17 @@ def payment_intent(
     application_fee_amount: int | None,
     metadata: dict[str, str],
     now: int,
+    *,
+    destination: str | None = None,
+    transfer_amount: int | None = None,
 ) -> JsonDict:
     """A succeeded PaymentIntent whose ``latest_charge`` is ``ch_id``."""
+    transfer_data: JsonDict | None = None
+    if destination is not None:
+        # transfer_data.amount is an integer (never null) here: absent unless it was given.
+        transfer_data = {"destination": destination}
+        if transfer_amount is not None:
+            transfer_data["amount"] = transfer_amount
     return {
         "id": pi_id,
         "object": "payment_intent",
@@ -334,7 +361,7 @@ def payment_intent(
         "statement_descriptor": None,
         "statement_descriptor_suffix": None,
         "status": "succeeded",
-        "transfer_data": None,
+        "transfer_data": transfer_data,
         "transfer_group": None,
     }
 
@@ -428,6 +455,49 @@ def dispute(
         },
         "reason": reason,
         "status": status,
+    }
+
+
+def transfer(
+    tr_id: str, ch_id: str, amount: int, currency: str, destination: str, now: int
+) -> JsonDict:
+    """The transfer of a destination charge to the connected account (its balance transaction
+    and the connected account's payment are not modelled: ``balance_transaction`` is null and
+    ``destination_payment`` a made-up id)."""
+    return {
+        "id": tr_id,
+        "object": "transfer",
+        "amount": amount,
+        "amount_reversed": 0,
+        "balance_transaction": None,
+        "created": now,
+        "currency": currency,
+        "description": None,
+        "destination": destination,
+        "destination_payment": f"py_{tr_id.removeprefix('tr_')}",
+        "livemode": False,
+        "metadata": {},
+        "reversals": list_page([], False, f"/v1/transfers/{tr_id}/reversals"),
+        "reversed": False,
+        "source_transaction": ch_id,
+        "source_type": "card",
+        "transfer_group": None,
+    }
+
+
+def transfer_reversal(trr_id: str, tr: JsonDict, amount: int, refund_id: str, now: int) -> JsonDict:
+    """A reversal of (part of) the transfer ``tr`` made by the refund ``refund_id``."""
+    return {
+        "id": trr_id,
+        "object": "transfer_reversal",
+        "amount": amount,
+        "balance_transaction": None,
+        "created": now,
+        "currency": tr["currency"],
+        "destination_payment_refund": None,
+        "metadata": {},
+        "source_refund": refund_id,
+        "transfer": tr["id"],
     }
 
 

@@ -27,6 +27,13 @@ def convert(amount: int, source: str, target: str, rate: Decimal) -> int:
     return to_minor(to_major(amount, source) * rate, target)
 
 
+def proportion(amount: int, numerator: int, denominator: int) -> int:
+    """``amount * numerator / denominator`` in whole units, rounded half-even (a transfer
+    reversed in proportion to the part of the charge refunded)."""
+    exact = Decimal(amount) * Decimal(numerator) / Decimal(denominator)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
 def display(amount: int, currency: str) -> str:
     """``1001, "usd"`` -> ``"10.01 USD"``, as Stripe writes amounts in its error messages."""
     return f"{to_major(amount, currency)} {currency.upper()}"
