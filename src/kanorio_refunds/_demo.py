@@ -95,8 +95,7 @@ class LoopbackStripe:
         self.transport = FakeStripeHTTPClient(model)
         self.clock = clock
         self.interrupt: Interrupt | None = None
-        self._server = ThreadingHTTPServer((_LOOPBACK, 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((_LOOPBACK, 0), _Handler)
         self._server.owner = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="loopback-stripe", daemon=True
@@ -115,6 +114,16 @@ class LoopbackStripe:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client killed mid-request (what the crash tests and the demo do) resets its
+        # connection: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -123,11 +123,14 @@ _IN_PROGRESS: Final = frozenset(
 )
 
 
-def unmapped_fields() -> dict[str, list[str]]:
+def unmapped_fields(
+    mapping: Mapping[type, frozenset[str]] = MAPPED_FIELDS,
+) -> dict[str, list[str]]:
     """``{"Order": ["new_field"], ...}``: attrs fields no column stores (and mapped names no
-    class has any more). Empty when the mapping is complete."""
+    class has any more), for ``MAPPED_FIELDS`` or another ``mapping``. Empty when the mapping
+    is complete."""
     problems: dict[str, list[str]] = {}
-    for cls, mapped in MAPPED_FIELDS.items():
+    for cls, mapped in mapping.items():
         actual = {f.name for f in attrs.fields(cls)}
         diff = sorted(actual - mapped) + [f"(gone) {name}" for name in sorted(mapped - actual)]
         if diff:
