@@ -8,6 +8,7 @@ are signed with the SDK's own signer and go through ``StripeWebhookVerifier`` in
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,11 +33,13 @@ from kanorio_refunds import (
 from kanorio_refunds.adapters.clock import ManualClock
 from kanorio_refunds.adapters.memory import InMemoryOrderRepository, InMemoryProcessedEvents
 from kanorio_refunds.adapters.stripe import StripeGateway, StripeWebhookVerifier
+from kanorio_refunds.domain._order import ActivityKind
 from kanorio_refunds.errors import (
     GatewayRejected,
     GatewayUnavailable,
     InvalidEvent,
     InvalidSignature,
+    RefundError,
 )
 from kanorio_refunds.testing.fake_stripe import FakeStripe, Fault, stripe_paid_order
 from kanorio_refunds.testing.stripe_http import (
@@ -284,3 +287,70 @@ def test_every_event_outcome_is_a_success_for_the_endpoint(world: World) -> None
     assert results
     assert {status for status, _ in results} == {200}
     assert {text for _, text in results} <= {r.value for r in EventEffect}
+
+
+@pytest.mark.parametrize(
+    "body", ["[]", "null", "1", '{"object": "list", "data": [], "has_more": true}']
+)
+@pytest.mark.parametrize("stripe_acted", [True, False], ids=["created", "not created"])
+def test_an_unreadable_create_answer_is_an_unknown_outcome_that_sync_resolves(
+    world: World, body: str, stripe_acted: bool
+) -> None:
+    """L2 (issue 9 item 2): whatever shape Stripe's answer to the create has, process raises
+    GatewayUnavailable (never AttributeError), the refund stays SUBMITTING with its amount
+    reserved and an "outcome unknown" entry; sync then ends with exactly one refund at Stripe,
+    whether Stripe had made it or not."""
+    world.transport.inject_http_response(
+        200, body, operation="POST /v1/refunds", after_model=stripe_acted
+    )
+    quote = world.service.quote(ORDER, OWNER, _usd("20.00"))
+
+    with pytest.raises(GatewayUnavailable) as info:
+        world.service.process(quote, OWNER)
+
+    refund_id = info.value.refund_id
+    assert refund_id is not None
+    order = world.orders.get(ORDER)
+    assert order.refund(refund_id).status is RefundStatus.SUBMITTING
+    assert world.service.eligibility(ORDER, OWNER).refundable == _usd("75.80")
+    assert any(
+        e.kind is ActivityKind.REFUND_OUTCOME_UNKNOWN and e.refund_id == refund_id
+        for e in order.activity
+    )
+    assert len(world.model.refunds_of(world.payment_intent)) == (1 if stripe_acted else 0)
+
+    synced = world.service.sync(ORDER)
+
+    (at_stripe,) = world.model.refunds_of(world.payment_intent)
+    assert synced.refund(refund_id).gateway_refund_id == at_stripe["id"]
+    assert synced.refund(refund_id).status is RefundStatus.PENDING
+    assert at_stripe["amount"] == 2000
+
+
+def test_no_secret_echoed_by_stripe_reaches_the_services_traceback(world: World) -> None:
+    """P3 (issue 9 item 3): Stripe's refusal echoing an API key and a webhook secret becomes a
+    GatewayRejected from RefundService.process whose whole formatted traceback (every chained
+    error included) holds neither."""
+    key = "sk_live_51KanorioEchoedThroughTheService000000000000"
+    echoed = f"No such thing: {key} / {WEBHOOK_SECRET}"
+    error = {"type": "invalid_request_error", "code": "parameter_invalid", "message": echoed}
+    world.transport.inject_http_response(400, {"error": error}, operation="POST /v1/refunds")
+    quote = world.service.quote(ORDER, OWNER, _usd("10.00"))
+
+    with pytest.raises(RefundError) as info:
+        world.service.process(quote, OWNER)
+
+    assert isinstance(info.value, GatewayRejected)
+    text = "".join(traceback.format_exception(info.value)) + repr(info.value)
+    assert key not in text
+    assert WEBHOOK_SECRET not in text
+    assert "[redacted]" in text
+    assert not any(isinstance(e, stripe.StripeError) for e in _chain(info.value))
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    found: list[BaseException] = []
+    while error is not None and error not in found:
+        found.append(error)
+        error = error.__cause__ or error.__context__
+    return found

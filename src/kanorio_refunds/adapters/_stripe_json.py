@@ -4,11 +4,18 @@ Pure and SDK-free: both the Stripe adapter (over the real SDK) and the in-memory
 ``FakeStripe``) read Stripe-shaped dicts through these functions, so they agree by construction
 and the port contract tests check the rest.
 
-Whatever Stripe sends, the readers (``parse_payment``, ``parse_refund``,
-``refunds_oldest_first``, ``latest_charge_of``, ``disputed_charge_id``, ``parse_event``) raise
-only ``GatewayProtocolError`` for data they cannot read (a missing field, a float amount, an
-unknown currency or status), chained to the underlying error; ``latest_charge_of`` also raises
-``GatewayUnavailable`` for a PaymentIntent without a charge yet. The port promises nothing else.
+Whatever Stripe sends, the readers (``stripe_object``, ``list_page``, ``created_refund``,
+``parse_payment``, ``parse_refund``, ``refunds_oldest_first``, ``latest_charge_of``,
+``disputed_charge_id``, ``parse_event``) raise only ``GatewayProtocolError`` for data they cannot
+read (not an object, another object than the one asked for, a missing field, a float amount, an
+unknown currency); ``latest_charge_of`` also raises ``GatewayUnavailable`` for a PaymentIntent
+without a charge yet. The port promises nothing else. Their errors are chained to nothing and
+their messages are scrubbed of anything shaped like a secret: what they quote comes from
+Stripe's answer, which may echo a key (P3).
+
+Nullable fields of API 2023-08-16 are read as Stripe documents them. ``refund.status`` is
+nullable and not even required: a refund without a status is read as PENDING (see
+``parse_refund`` for why).
 
 Disputes (E5) — the rule both gateways apply, and the one ``FakeStripe`` enforces:
 
@@ -73,8 +80,8 @@ DISPUTE_STATUSES_BLOCKING_REFUNDS: Final = frozenset(
 #: Every ``dispute.status`` of API 2023-08-16; ``won`` and ``warning_closed`` allow refunds.
 DISPUTE_STATUSES: Final = DISPUTE_STATUSES_BLOCKING_REFUNDS | {"won", "warning_closed"}
 
-# Longest piece of unreadable Stripe data or error text quoted in a GatewayProtocolError.
-_MAX_QUOTE: Final = 200
+# Longest message of a GatewayProtocolError (it quotes unreadable Stripe data).
+_MAX_QUOTE: Final = 300
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -84,18 +91,24 @@ def _reader(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Make every failure of a reader of Stripe's ``what`` a ``GatewayProtocolError``.
 
     Our own errors for malformed data (``InvalidAmount``, ``UnknownCurrency``, …) and the
-    ``ValueError``/``KeyError``/``TypeError``/``AttributeError`` of unexpected shapes leave as
-    ``GatewayProtocolError`` chained to the original; ``GatewayProtocolError`` and
-    ``GatewayUnavailable`` (a PaymentIntent without a charge yet) pass through unchanged.
+    ``ValueError``/``KeyError``/``TypeError``/``AttributeError``/… of unexpected shapes leave as
+    ``GatewayProtocolError`` naming the original's type; ``GatewayProtocolError`` and
+    ``GatewayUnavailable`` (a PaymentIntent without a charge yet) keep their class. Every
+    message is scrubbed and clipped (it quotes Stripe's data), and the error is raised outside
+    the ``except`` clause: neither ``__cause__`` nor ``__context__`` keeps the original, whose
+    text is unscrubbed (P3).
     """
 
     def decorate(read: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(read)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            error: RefundError
             try:
                 return read(*args, **kwargs)
-            except (GatewayProtocolError, GatewayUnavailable):
-                raise
+            except GatewayUnavailable as e:
+                error = GatewayUnavailable(_quote(e.message))
+            except GatewayProtocolError as e:
+                error = GatewayProtocolError(_quote(e.message))
             except (
                 RefundError,
                 ValueError,
@@ -104,18 +117,29 @@ def _reader(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
                 IndexError,
                 AttributeError,
                 ArithmeticError,
+                RecursionError,
             ) as e:
                 detail = e.message if isinstance(e, RefundError) else str(e)
-                detail = redact_secrets(detail)
-                if len(detail) > _MAX_QUOTE:
-                    detail = detail[: _MAX_QUOTE - 1] + "…"
-                raise GatewayProtocolError(
-                    f"Stripe's {what} cannot be read ({type(e).__name__}: {detail})"
-                ) from e
+                error = GatewayProtocolError(
+                    f"Stripe's {what} cannot be read ({type(e).__name__}: {_quote(detail)})"
+                )
+            raise error
 
         return wrapper
 
     return decorate
+
+
+def _quote(text: str) -> str:
+    """Stripe's text (or ours quoting Stripe's data), fit for a message: secrets scrubbed
+    (P3) and clipped to ``_MAX_QUOTE`` characters."""
+    text = redact_secrets(text)
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
+
+
+def _require_object(obj: Any, what: str) -> None:
+    if not isinstance(obj, Mapping):
+        raise GatewayProtocolError(f"Stripe {what} is not an object: {type(obj).__name__}")
 
 
 def _field(obj: Mapping[str, Any], key: str, what: str) -> Any:
@@ -193,15 +217,26 @@ def _rate(value: Any) -> Decimal | None:
 @_reader("refund")
 def parse_refund(obj: Mapping[str, Any]) -> GatewayRefund:
     """A Stripe ``refund`` object as a ``GatewayRefund``; ``GatewayProtocolError`` if
-    unreadable."""
-    status_text = _field(obj, "status", "refund")
-    status = _REFUND_STATUSES.get(status_text)
-    if status is None:
-        raise GatewayProtocolError(f"Stripe refund has an unknown status {status_text!r:.40}")
-    metadata_raw = obj.get("metadata") or {}
-    if not isinstance(metadata_raw, Mapping):
-        raise GatewayProtocolError(f"Stripe refund metadata is not a hash: {metadata_raw!r:.40}")
-    metadata = {str(k): str(v) for k, v in metadata_raw.items()}
+    unreadable.
+
+    A refund whose ``status`` is null or absent (API 2023-08-16 allows both) is read as
+    PENDING: Stripe holds the refund (it has an id and an amount) and has not said how it ends.
+    PENDING is the only reading that is safe for money. It reserves the amount, as a SUCCEEDED
+    refund does, so the refundable balance is never overstated and nothing can be refunded
+    twice (B1, B2); it is not final, so the real status still applies when a webhook or a sync
+    reports it (S3); FAILED or CANCELED would release money Stripe may be paying out. An
+    unknown status *string* stays a ``GatewayProtocolError``: that is a newer API than the one
+    read here, not a missing value."""
+    _require_object(obj, "refund")
+    status_text = obj.get("status")
+    if status_text is None:
+        status = RefundStatus.PENDING
+    else:
+        found = _REFUND_STATUSES.get(status_text) if isinstance(status_text, str) else None
+        if found is None:
+            raise GatewayProtocolError(f"Stripe refund has an unknown status {status_text!r:.40}")
+        status = found
+    metadata = _metadata(obj.get("metadata"))
     currency = Currency.of(_field(obj, "currency", "refund"))
     return GatewayRefund(
         id=GatewayRefundId(_object_id(obj, "refund")),
@@ -212,10 +247,24 @@ def parse_refund(obj: Mapping[str, Any]) -> GatewayRefund:
         created_at=_timestamp(_field(obj, "created", "refund"), "refund"),
         payment_intent_id=_pi(_id_of(obj.get("payment_intent"))),
         charge_id=_ch(_id_of(obj.get("charge"))),
-        reason=reason_from_gateway(obj.get("reason"), metadata.get(METADATA_REASON)),
+        reason=reason_from_gateway(
+            _optional_text(obj.get("reason"), "refund reason"), metadata.get(METADATA_REASON)
+        ),
         failure_reason=_optional_text(obj.get("failure_reason"), "refund failure_reason"),
         metadata=metadata,
     )
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    """Stripe ``metadata`` (nullable): a hash of strings. Anything else is refused rather than
+    turned into text: our refund and order ids are read from it."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise GatewayProtocolError(f"Stripe refund metadata is not a hash: {value!r:.40}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise GatewayProtocolError("Stripe refund metadata holds something that is not a string")
+    return dict(value)
 
 
 def _optional_text(value: Any, what: str) -> str | None:
@@ -237,15 +286,103 @@ def latest_charge_of(intent: Mapping[str, Any]) -> Mapping[str, Any]:
     """The expanded ``latest_charge`` of a PaymentIntent fetched with
     ``expand=["latest_charge.balance_transaction"]``.
 
-    A PaymentIntent without a charge yet (not paid, or still processing) has nothing to refund
-    now: ``GatewayUnavailable``, as the in-memory gateway answers.
+    A PaymentIntent without a charge yet (``latest_charge`` null: not paid, or still
+    processing) has nothing to refund now: ``GatewayUnavailable``, as the in-memory gateway
+    answers. A charge left unexpanded, something that is not a charge, or a charge of another
+    PaymentIntent is a ``GatewayProtocolError``.
     """
+    _require_object(intent, "PaymentIntent")
     charge = intent.get("latest_charge")
-    if not isinstance(charge, Mapping):
+    if charge is None:
         raise GatewayUnavailable(
-            f"PaymentIntent {intent.get('id')} has no charge yet; try again later"
+            f"PaymentIntent {intent.get('id')!s:.60} has no charge yet; try again later"
         )
+    if not isinstance(charge, Mapping) or charge.get("object") != "charge":
+        raise GatewayProtocolError(
+            "the PaymentIntent's latest_charge is not an expanded charge object"
+        )
+    owner = _id_of(charge.get("payment_intent"))
+    if owner is not None and owner != intent.get("id"):
+        raise GatewayProtocolError("the PaymentIntent's latest_charge belongs to another payment")
     return charge
+
+
+@_reader("answer")
+def stripe_object(answer: Any, kind: str, *, object_id: str | None = None) -> Mapping[str, Any]:
+    """Stripe's answer to a retrieve or create, checked to be the object asked for: a JSON
+    object whose ``object`` is ``kind`` and whose ``id`` is a string (``object_id``, when
+    given: an answer about another object is no answer). ``GatewayProtocolError`` otherwise:
+    ``[]``, ``null``, ``1``, a list page, an error body with a 2xx status, …"""
+    if not isinstance(answer, Mapping):
+        raise GatewayProtocolError(
+            f"Stripe answered {type(answer).__name__} where a {kind} object was expected"
+        )
+    if answer.get("object") != kind:
+        raise GatewayProtocolError(
+            f"Stripe answered a {answer.get('object')!s:.40} object where a {kind} was expected"
+        )
+    found = _object_id(answer, kind)
+    if object_id is not None and found != object_id:
+        raise GatewayProtocolError(f"Stripe answered about another {kind} than the one asked for")
+    return answer
+
+
+@_reader("list")
+def list_page(
+    answer: Any, kind: str, *, owner: tuple[str, str] | None = None
+) -> tuple[list[Mapping[str, Any]], bool]:
+    """One page of a Stripe list of ``kind`` objects: ``(objects, has_more)``.
+
+    ``GatewayProtocolError`` unless the answer is ``{"object": "list", "data": [...],
+    "has_more": bool}`` whose every item is a ``kind`` object with a string id, and unless a
+    page that says it has more holds something (its last id is where the next page starts;
+    without one the listing could never end). ``owner`` (``(field, id)``, e.g.
+    ``("payment_intent", "pi_…")``): every item must name that id in that field, or leave it
+    null; a listing that holds another payment's objects is no answer about this one.
+    """
+    if not isinstance(answer, Mapping) or answer.get("object") != "list":
+        raise GatewayProtocolError(f"Stripe answered something that is not a list of {kind}s")
+    data = answer.get("data")
+    has_more = answer.get("has_more")
+    if not isinstance(data, list):
+        raise GatewayProtocolError(f"the list of {kind}s has no data array")
+    if not isinstance(has_more, bool):
+        raise GatewayProtocolError(f"the list of {kind}s does not say whether it has more")
+    if has_more and not data:
+        raise GatewayProtocolError(f"an empty page of {kind}s says it has more")
+    for item in data:
+        if not isinstance(item, Mapping) or item.get("object") != kind:
+            raise GatewayProtocolError(f"the list of {kind}s holds something that is not one")
+        _object_id(item, kind)
+        if owner is not None:
+            field, owner_id = owner
+            named = _id_of(item.get(field))
+            if named is not None and named != owner_id:
+                raise GatewayProtocolError(f"the list of {kind}s holds one of another {field}")
+    return list(data), has_more
+
+
+@_reader("created refund")
+def created_refund(answer: Any, request: RefundRequest) -> GatewayRefund:
+    """Stripe's answer to POST /v1/refunds for ``request``, read and checked to be that refund:
+    a refund object of the request's amount, of its payment, carrying its refund id in the
+    metadata. Anything else (another refund, a mangled answer) is a ``GatewayProtocolError``,
+    which the service treats as an unknown outcome (L2): the refund may exist at Stripe, and
+    ``sync`` finds it by its metadata."""
+    refund = parse_refund(stripe_object(answer, "refund"))
+    if refund.amount != request.amount:
+        raise GatewayProtocolError(
+            "Stripe's answer names a refund of another amount than the one asked for"
+        )
+    local_id = request.local_refund_id
+    if local_id is not None and refund.local_refund_id != local_id:
+        raise GatewayProtocolError("Stripe's answer names a refund that is not the one asked for")
+    if request.payment_intent_id:
+        if refund.payment_intent_id not in (None, request.payment_intent_id):
+            raise GatewayProtocolError("Stripe's answer names a refund of another payment")
+    elif request.charge_id and refund.charge_id not in (None, request.charge_id):
+        raise GatewayProtocolError("Stripe's answer names a refund of another charge")
+    return refund
 
 
 def no_payment_reference() -> OrderNotFound:
@@ -258,6 +395,7 @@ def disputed_charge_id(charge: Mapping[str, Any]) -> ChargeId | None:
     """The charge's id when Stripe flags it ``disputed`` (E5): its disputes must then be listed
     (``GET /v1/disputes?charge=…``, every page) and passed to ``parse_payment``, since the flag
     stays true after a dispute is won. None for a charge never disputed (nothing to list)."""
+    _require_object(charge, "charge")
     if not _flag(charge.get("disputed"), "charge.disputed"):
         return None
     charge_id = _id_of(_field(charge, "id", "charge"))
@@ -295,14 +433,16 @@ def parse_payment(
     charge flagged disputed without disputes given stays disputed (E5, module docstring).
     ``GatewayProtocolError`` for anything unreadable.
     """
+    _require_object(charge, "charge")
     currency = Currency.of(_field(charge, "currency", "charge"))
     captured = from_stripe_amount(
         _units(charge.get("amount_captured"), "charge.amount_captured", missing_is_zero=True),
         currency,
     )
+    # Required by Stripe, and never read as zero when absent: that would overstate what
+    # Stripe still lets us refund (B2).
     refunded = from_stripe_amount(
-        _units(charge.get("amount_refunded"), "charge.amount_refunded", missing_is_zero=True),
-        currency,
+        _units(_field(charge, "amount_refunded", "charge"), "charge.amount_refunded"), currency
     )
     txn = charge.get("balance_transaction")
     if not isinstance(txn, Mapping):
@@ -444,20 +584,31 @@ def event_kind(stripe_type: str) -> EventKind:
 
 @_reader("event")
 def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
-    """A Stripe ``event`` as a gateway-neutral ``GatewayEvent``; unknown types come out with
-    their type string (and are ignored by the service). ``GatewayProtocolError`` if unreadable.
+    """A Stripe ``event`` object (the parsed JSON of one, API 2023-08-16) as the
+    gateway-neutral ``GatewayEvent`` that ``RefundService.apply_event`` takes. Unknown types
+    come out with their type string and kind IGNORED (the service ignores them).
+    ``GatewayProtocolError`` (only) for anything that is not a readable Stripe event. Needs no
+    SDK.
+
+    Public as ``kanorio_refunds.adapters.stripe.parse_event``, for hosts that receive Stripe's
+    events another way than a signed webhook (Amazon EventBridge, a queue, a poll of
+    ``GET /v1/events``): check the event's origin first, as ``StripeWebhookVerifier`` does for
+    webhooks. An event is a prompt: the service reads Stripe before it trusts one (L6).
 
     ``disputed`` (informational: the service reads the payment live on charge and dispute
     events) follows the dispute rule of this module: a dispute event says whether its status
     blocks refunds (None for a status this API version does not know); a charge event says
     False for a charge never disputed and None otherwise, as ``charge.disputed`` stays true
     after a won dispute."""
-    event_type = str(_field(event, "type", "event"))
+    _require_object(event, "event")
+    event_type = _field(event, "type", "event")
+    if not isinstance(event_type, str) or not event_type:
+        raise GatewayProtocolError(f"Stripe event has no readable type: {event_type!r:.40}")
     data = _field(event, "data", "event")
     obj = _field(data, "object", "event data")
     created = _timestamp(_field(event, "created", "event"), "event")
     base: dict[str, Any] = {
-        "id": EventId(str(_field(event, "id", "event"))),
+        "id": EventId(_object_id(event, "event")),
         "kind": event_kind(event_type),
         "type": event_type,
         "created_at": created,
@@ -506,7 +657,7 @@ def redact_secrets(text: str) -> str:
 
 
 def error_from_stripe(
-    http_status: int | None, error_type: str | None, code: str | None, message: str | None
+    http_status: int | None, error_type: object, code: object, message: object
 ) -> RefundError:
     """Our error for a Stripe error response (L2, L3). Never carries a credential (P3).
 
@@ -514,9 +665,16 @@ def error_from_stripe(
     non-error status (an unreadable 2xx answer: the request may have worked), 409, 429 or a
     ``rate_limit`` code, and 5xx. Misconfigured: 401/403. Everything else is a definitive
     rejection carrying Stripe's code (``idempotency_error`` for idempotency errors).
+
+    ``error_type``, ``code`` and ``message`` are taken as Stripe's error object gave them,
+    whatever their JSON type: a code or type that is not a plain snake_case word (a number, a
+    secret echoed there) is not used, and a message that is not text is not quoted.
     """
-    text = redact_secrets(message or "Stripe returned an error")
-    if http_status in (401, 403) or error_type in ("authentication_error", "permission_error"):
+    text = redact_secrets(message if isinstance(message, str) and message else "")
+    text = text or "Stripe returned an error"
+    kind = _error_word(error_type)
+    stripe_code = _error_word(code)
+    if http_status in (401, 403) or kind in ("authentication_error", "permission_error"):
         return GatewayMisconfigured(
             f"Stripe refused the credentials or permissions ({http_status}): check the API key "
             f"and the connected account"
@@ -526,9 +684,20 @@ def error_from_stripe(
         or http_status < 400
         or http_status in (409, 429)
         or http_status >= 500
-        or code == "rate_limit"
+        or stripe_code == "rate_limit"
     ):
         return GatewayUnavailable(f"Stripe is unavailable ({http_status}): {text}")
-    if error_type == "idempotency_error":
+    if kind == "idempotency_error":
         return GatewayRejected(text, gateway_code="idempotency_error")
-    return GatewayRejected(text, gateway_code=code or error_type or f"http_{http_status}")
+    return GatewayRejected(text, gateway_code=stripe_code or kind or f"http_{http_status}")
+
+
+# Stripe's error codes and types are snake_case words (``charge_disputed``, ``card_error``).
+_ERROR_WORD_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,99}")
+
+
+def _error_word(value: object) -> str | None:
+    """Stripe's error code or type, if it is one: hosts log and branch on ``gateway_code``."""
+    if not isinstance(value, str) or _ERROR_WORD_RE.fullmatch(value) is None:
+        return None
+    return None if _SECRET_RE.search(value) else value
