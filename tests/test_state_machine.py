@@ -9,7 +9,8 @@ next Stripe call (connection error, timeout after create, 5xx, 429, 409, rejecti
 before and after the gateway call; another process interleaved around a ``create_refund`` or
 just before a versioned save (its sync, its webhook deliveries, its own refund); asynchronous
 refund changes at Stripe (pending → succeeded/failed/canceled/requires_action, succeeded →
-failed late); disputes; webhook deliveries duplicated, reordered and dropped; syncs.
+failed late); disputes; webhook deliveries duplicated, reordered and dropped; signed events that
+contradict Stripe (another amount, a refund id Stripe does not hold: L6); syncs.
 
 After every step (and inside every interleaving):
 
@@ -36,6 +37,7 @@ dashboard is outside what this library can prevent); everything else is arbitrar
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
 from datetime import timedelta
 from decimal import Decimal
@@ -141,6 +143,7 @@ class GatewayTruth(RuleBasedStateMachine):
         self.quotes: list[RefundQuote] = []
         self.inbox: list[JsonDict] = []  # events emitted and not yet delivered (or redelivered)
         self.seen_events = 0
+        self.forgeries = 0
         self.last: Order = order
 
     # ---------------------------------------------------------------- helpers
@@ -420,6 +423,49 @@ class GatewayTruth(RuleBasedStateMachine):
         self._deliver(event, service)
         if twice:
             self._deliver(event, data.draw(st.integers(0, 1)))
+
+    @rule(
+        data=st.data(),
+        service=st.integers(0, 1),
+        unknown=st.booleans(),
+        keep_metadata=st.booleans(),
+    )
+    def forged_event(
+        self, data: st.DataObject, service: int, unknown: bool, keep_metadata: bool
+    ) -> None:
+        """L6: a validly signed refund event that contradicts Stripe: another amount for the
+        refund it names, or (``unknown``) a refund id Stripe does not hold, possibly still
+        carrying our metadata. It may prompt a read of Stripe; it never changes an amount, never
+        creates a refund, and never ties a refund of ours to a Stripe refund that does not
+        exist (the final sync must still find Stripe's truth)."""
+        refund_events = [
+            e
+            for e in self.world.stripe.events_since(0)
+            if e["data"]["object"].get("object") == "refund"
+            and e["data"]["object"].get("payment_intent") == self.world.pi
+        ]
+        if not refund_events:
+            return
+        self.forgeries += 1
+        forged = copy.deepcopy(data.draw(st.sampled_from(refund_events)))
+        forged["id"] = f"{forged['id']}_forged_{self.forgeries}"
+        obj = forged["data"]["object"]
+        obj["amount"] = data.draw(st.integers(1, 2 * to_stripe_amount(self.captured)))
+        if unknown:
+            obj["id"] = f"re_forged_{self.forgeries}"
+            if not keep_metadata:
+                obj["metadata"] = {}
+        before = {r.id: r.amount for r in self.world.order.refunds}
+        self._deliver(forged, service)
+        order = self.world.order
+        assert {r.id: r.amount for r in order.refunds if r.id in before} == before
+        assert {r.id for r in order.refunds} - set(before) <= {
+            r.id for r in order.refunds if r.gateway_refund_id in self._stripe_ids()
+        }
+        assert not [r for r in order.refunds if (r.gateway_refund_id or "").startswith("re_forged")]
+
+    def _stripe_ids(self) -> set[str]:
+        return {r["id"] for r in self.world.gateway_refunds()}
 
     @rule(data=st.data())
     def drop_one(self, data: st.DataObject) -> None:

@@ -151,11 +151,11 @@ class RefundService:
         """L5, L6: apply an already verified gateway event, idempotently and order-insensitively.
 
         A refund event moves the status of the refund it names; a stale one joins its timeline
-        without moving it back. An event is a prompt, not proof: it never changes an amount, and
-        one naming a refund the order lacks (or another amount) makes the service read Stripe
-        first, importing only what Stripe shows (else UNCONFIRMED: nothing created). Charge and
-        dispute events refresh the payment. Unknown types are IGNORED, events for payments of
-        no order UNKNOWN_ORDER: a webhook endpoint answers 2xx to every outcome.
+        without moving it back. An event is a prompt, not proof: it never changes an amount; a
+        refund the order lacks, knows only by our metadata or with another amount makes the
+        service read Stripe first and record only what Stripe shows (else UNCONFIRMED). Charge
+        and dispute events refresh the payment. Unknown types are IGNORED, events for payments
+        of no order UNKNOWN_ORDER: a webhook endpoint answers 2xx to every outcome.
 
         Raises ``GatewayUnavailable`` when a needed live read fails (answer 5xx: the gateway
         redelivers), ``GatewayMisconfigured``, ``GatewayProtocolError``, ``ConcurrencyConflict``.

@@ -52,21 +52,31 @@ def submitting_order() -> tuple[Order, Refund]:
     return with_refunds(order, [local]), local
 
 
-def test_webhook_echo_of_a_submitting_refund_is_matched_by_metadata() -> None:
-    """L2, L5: a gateway report of our SUBMITTING refund (found by our refund id in its
-    metadata) updates that refund and fills in the Stripe id: it is never imported twice."""
+def test_a_read_of_a_submitting_refund_is_matched_by_metadata() -> None:
+    """L2, L5: the gateway's own report of our SUBMITTING refund (a live read or the creation
+    answer, found by our refund id in its metadata) updates that refund and fills in the
+    Stripe id: it is never imported twice."""
     order, local = submitting_order()
-    echo = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_123", local=local)
-    result, outcome = observe_refund(order, echo, observed_at=T0, event=event(1))
+    found = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_123", local=local)
+    result, outcome = observe_refund(order, found, observed_at=T0)
     assert outcome is Observation.APPLIED
     (updated,) = result.refunds
     assert updated.id == local.id
     assert updated.status is R.SUCCEEDED
     assert updated.gateway_refund_id == "re_123"
     assert updated.origin is RefundOrigin.LOCAL
-    assert [e.event_id for e in updated.events] == ["evt_1"]
     assert result.activity[-1].kind is ActivityKind.REFUND_SUCCEEDED
     assert result.activity[-1].refund_id == local.id
+
+
+def test_an_event_alone_never_gives_our_refund_its_stripe_id() -> None:
+    """L6, L2: an event naming our SUBMITTING refund by metadata is UNCONFIRMED until Stripe's
+    own data shows the refund (the service reads it first): otherwise a forged event could mark
+    a refund Stripe never made as made, and sync would never send it."""
+    order, local = submitting_order()
+    echo = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_123", local=local)
+    result, outcome = observe_refund(order, echo, observed_at=T0, event=event(1))
+    assert (result, outcome) == (order, Observation.UNCONFIRMED)
 
 
 def test_refund_made_elsewhere_is_imported_once() -> None:
@@ -86,9 +96,15 @@ def test_refund_made_elsewhere_is_imported_once() -> None:
     assert twice.activity == once.activity
 
 
+def pending_order() -> tuple[Order, Refund]:
+    order = paid_order()
+    local = refund(order, "10.00", R.PENDING, refund_id="rf_local", gateway_refund_id="re_1")
+    return with_refunds(order, [local]), local
+
+
 def test_duplicate_event_changes_nothing() -> None:
     """L5: the same event applied twice is a DUPLICATE and leaves the order as it was."""
-    order, local = submitting_order()
+    order, local = pending_order()
     report = gateway_refund(order, "10.00", R.PENDING, gateway_id="re_1", local=local)
     once, _ = observe_refund(order, report, observed_at=T0, event=event(1))
     again, outcome = observe_refund(once, report, observed_at=T0, event=event(1))
@@ -99,7 +115,7 @@ def test_duplicate_event_changes_nothing() -> None:
 def test_stale_event_is_recorded_but_not_applied() -> None:
     """L5, S3, F3: an older event arriving late is kept in the Stripe timeline, marked not
     applied, and does not move the refund back."""
-    order, local = submitting_order()
+    order, local = pending_order()
     succeeded = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_1", local=local)
     pending = gateway_refund(order, "10.00", R.PENDING, gateway_id="re_1", local=local)
     newer, _ = observe_refund(

@@ -429,19 +429,20 @@ def test_an_event_never_changes_an_amount_but_moves_the_status() -> None:
 
 
 def test_an_event_needs_a_live_read_unless_it_matches_what_the_order_knows() -> None:
-    """L6: a refund event is applied on its own word only for a known refund with its amount;
-    an unknown refund, or another amount, makes the service read Stripe first."""
+    """L6: a refund event is applied on its own word only for a refund the order knows by its
+    Stripe id, with its amount; an unknown refund, one of ours known only by our metadata, or
+    another amount makes the service read Stripe first."""
     order, refund_id = _succeeded_order()
     known = order.refund(refund_id)
     same = gateway_refund(order, "10.00", R.SUCCEEDED, local=known, gateway_id="re_1")
     other_amount = attrs.evolve(same, amount=usd("10.01"))
     unknown = attrs.evolve(same, id=GatewayRefundId("re_2"), metadata={})
-    # our refund still SUBMITTING (no Stripe id yet): its echo is known by our metadata
+    # our refund still SUBMITTING (no Stripe id yet): its echo is matched only by our metadata
     submitting = refund(order, "7.00", R.SUBMITTING, refund_id="rf_2")
     echo = gateway_refund(order, "7.00", R.SUCCEEDED, local=submitting, gateway_id="re_9")
 
     assert event_needs_live_read(order, [same]) is False
-    assert event_needs_live_read(with_refunds(order, [submitting]), [echo]) is False
+    assert event_needs_live_read(with_refunds(order, [submitting]), [echo]) is True
     assert event_needs_live_read(order, [echo]) is True
     assert event_needs_live_read(order, []) is False
     assert event_needs_live_read(order, [other_amount]) is True

@@ -22,7 +22,7 @@ from kanorio_refunds.domain import EventId, EventKind, RefundOrigin
 from kanorio_refunds.domain._balance import refundable_balance
 from kanorio_refunds.errors import GatewayRejected, GatewayUnavailable
 from kanorio_refunds.testing.fake_stripe import Fault
-from tests.service_events.world import ORDER_ID, OWNER, World, of_type, usd
+from tests.service_events.world import ORDER_ID, OWNER, Crash, World, of_type, usd
 
 
 def results(outcomes: list[EventOutcome]) -> list[EventEffect]:
@@ -520,3 +520,30 @@ def test_an_event_for_a_known_refund_needs_no_stripe_read() -> None:
 
     assert len(w.stripe.requests) == requests_before
     assert w.order.refund(refund.id).status is RefundStatus.SUCCEEDED
+
+
+def test_an_event_never_ties_our_refund_to_a_stripe_refund_that_does_not_exist() -> None:
+    """L6, L2: our refund is written ahead and the process dies before calling Stripe; a signed
+    event then names a Stripe refund Stripe does not hold, carrying our refund's metadata.
+    Matching it by metadata would mark the refund SUCCEEDED under that id, so sync would never
+    send it: a lost refund. Stripe is read first and shows no such refund: UNCONFIRMED, the
+    refund stays SUBMITTING, and sync makes exactly one refund at Stripe."""
+    w = World()
+    w.dashboard_refund(usd("1.00"))
+    (template,) = of_type(w.new_events(), "refund.created")
+    w.gateway.crash_before = 1
+    with pytest.raises(Crash):
+        w.refund(usd("30.00"))
+    submitting = next(r for r in w.order.refunds if r.status is RefundStatus.SUBMITTING)
+    metadata = {"kanorio_order_id": ORDER_ID, "kanorio_refund_id": submitting.id}
+
+    forged = _forged(template, id="re_forged", amount=3_000, status="succeeded", metadata=metadata)
+    outcome = w.service.apply_event(parse_event(forged))
+
+    assert outcome.effect is EventEffect.UNCONFIRMED
+    still = w.order.refund(submitting.id)
+    assert (still.status, still.gateway_refund_id) == (RefundStatus.SUBMITTING, None)
+    synced = w.service.sync(ORDER_ID).refund(submitting.id)
+    assert synced.status is RefundStatus.SUCCEEDED
+    assert synced.gateway_refund_id == w.gateway_refund_of(submitting)["id"] != "re_forged"
+    assert sorted(r["amount"] for r in w.gateway_refunds()) == [100, 3_000]

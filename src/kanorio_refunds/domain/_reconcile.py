@@ -122,11 +122,12 @@ def observe_refund(
     state machine (S3) forbids, is STALE: it is recorded in the timeline, marked not applied.
     Activity entries are stamped ``recorded_at`` (default ``observed_at``): when we learned it.
 
-    L6: a report that came in an ``event`` is a prompt, not proof. It may move a known refund's
-    status, but it never changes a refund's amount and never creates one (UNCONFIRMED: read
-    the gateway first, see ``event_needs_live_read``). A live read or the answer to our own
-    creation call is the gateway's own data: it imports refunds made elsewhere (IMPORTED) and
-    its amount is the truth.
+    L6: a report that came in an ``event`` is a prompt, not proof. It may move the status of a
+    refund the order knows by its gateway id, but it never changes a refund's amount, never
+    creates one and never gives a refund of ours its gateway id (UNCONFIRMED: read the gateway
+    first, see ``event_needs_live_read``). A live read or the answer to our own creation call
+    is the gateway's own data: it matches our refunds by metadata, imports refunds made
+    elsewhere (IMPORTED) and its amount is the truth.
 
     With ``track_refunded`` (the default, for webhooks and creation answers) the payment
     record's ``amount_refunded`` follows the report as Stripe's does (B2, S1): up when a refund
@@ -137,9 +138,12 @@ def observe_refund(
     """
     recorded = recorded_at or observed_at
     refund = match_refund(order, gateway_refund)
+    if event is not None and (refund is None or refund.gateway_refund_id is None):
+        # Unknown, or ours but known only by our metadata: the event's gateway id is not
+        # confirmed by Stripe's own data (the caller's read would have filled it in). Taking it
+        # would mark a refund Stripe may never have made as made, and sync would not send it.
+        return order, Observation.UNCONFIRMED
     if refund is None:
-        if event is not None:
-            return order, Observation.UNCONFIRMED
         imported = _import_external(order, gateway_refund, observed_at, recorded)
         if track_refunded:
             imported = _shift_refunded(
@@ -251,11 +255,16 @@ def refund_moved(
 
 def event_needs_live_read(order: Order, reported: Iterable[GatewayRefund]) -> bool:
     """L6: True when an event's refunds cannot be applied on the event's word alone: one names
-    a refund the order does not know, or gives a known refund another amount. The gateway is
-    then read first; what the read shows is imported, and the event only moves statuses."""
+    a refund the order does not know, or one of ours it knows only by our metadata (the echo of
+    a refund still SUBMITTING), or gives a known refund another amount. The gateway is then
+    read first; what the read shows is recorded, and the event only moves statuses."""
     for gateway_refund in reported:
         known = match_refund(order, gateway_refund)
-        if known is None or known.amount != gateway_refund.amount:
+        if (
+            known is None
+            or known.gateway_refund_id is None
+            or known.amount != gateway_refund.amount
+        ):
             return True
     return False
 
