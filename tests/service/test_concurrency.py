@@ -102,7 +102,7 @@ def _race(actions: list[Callable[[], Refund]]) -> list[Refund | RefundError]:
 
 @pytest.mark.parametrize("run", range(50))
 def test_two_threads_racing_on_one_order_never_over_refund(run: int) -> None:
-    """L4: two services in two threads each process a quote confirmed on the same version
+    """L4: two services in two threads each process a quote confirmed on the same order
     (together 47.xx + 50.00: above the 95.80 balance yet below the 100.00 Stripe itself would
     allow, so only our checks can stop an over-refund): exactly one wins, the other gets
     stale_quote or concurrency_conflict, and only one Stripe refund exists."""
@@ -179,9 +179,9 @@ def _interleaved(
     at_step: int,
     at_gateway: str | None,
 ) -> tuple[Refund | RefundError, Refund | RefundError | None]:
-    """Process A's refund while B's whole quote-and-process (or just process, when B quoted on
-    the same version as A) runs at one chosen point inside A: before A's ``at_step``-th
-    repository call, or just before A's gateway call ``at_gateway``."""
+    """Process A's refund while B's whole quote-and-process (or just process, when B quoted
+    the same order as A did, before A processed) runs at one chosen point inside A: before A's
+    ``at_step``-th repository call, or just before A's gateway call ``at_gateway``."""
     b_service = world.another_service()
     b_quote: list[RefundQuote] = []
     b_result: list[Refund | RefundError] = []
@@ -265,7 +265,7 @@ def test_any_interleaving_of_two_refunds_never_over_refunds(
         _assert_never_over_refunded(world)
         return
     if b_quotes_first:
-        # both confirmed on the same version: at most one may go through
+        # both confirmed on the same figures: once one reserved, the other is stale
         assert sum(isinstance(r, Refund) for r in (a_result, b_result)) <= 1
         assert any(isinstance(r, Refund) for r in (a_result, b_result))
     successes = [r for r in (a_result, b_result) if isinstance(r, Refund)]
