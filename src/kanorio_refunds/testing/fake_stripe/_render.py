@@ -112,6 +112,9 @@ def list_page(data: list[JsonDict], has_more: bool, url: str) -> JsonDict:
 def stripe_json(obj: Any) -> str:
     """JSON as Stripe sends it (a webhook body, an API answer): pretty-printed, UTF-8 text;
     ``Decimal`` values become JSON numbers (e.g. ``1.2345``)."""
+    if _plain_json(obj):
+        # Stored objects hold JSON's own types only: no conversion pass needed.
+        return json.dumps(obj, indent=2, ensure_ascii=False)
     numbers: list[str] = []
 
     def convert(value: Any) -> Any:
@@ -128,6 +131,16 @@ def stripe_json(obj: Any) -> str:
 
     text = json.dumps(convert(obj), indent=2, ensure_ascii=False)
     return re.sub(r'"\\u0000decimal(\d+)\\u0000"', lambda m: numbers[int(m.group(1))], text)
+
+
+def _plain_json(value: Any) -> bool:
+    """True when ``value`` is made of dicts with string keys, lists and JSON scalars only."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    return kind in _SCALARS
 
 
 # --------------------------------------------------------------------------------------------
