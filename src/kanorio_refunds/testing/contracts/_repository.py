@@ -277,7 +277,12 @@ _REFUND_DRAFTS = st.builds(
 )
 _CURRENCIES = kst.currencies()
 _RATES = kst.exchange_rates()
+_SETTLEMENTS = st.none() | _CURRENCIES  # none: settled in the presentment currency
 _PAYMENT_IDS = st.sampled_from(["both", "payment_intent", "charge"])
+_BOOLEANS = st.booleans()
+_ORDER_STATUSES = st.sampled_from(OrderStatus)
+_VERSIONS = st.integers(min_value=0, max_value=5)
+_REFUND_LISTS = st.lists(_REFUND_DRAFTS, max_size=2, unique_by=lambda r: r.id)
 
 
 @st.composite
@@ -285,7 +290,7 @@ def _draw_payment(draw: st.DrawFn) -> PaymentRecord:
     """A payment, maybe settled in another currency at an exact Decimal rate, known by its
     PaymentIntent, its Charge or both (valid or not: the repository only keeps it)."""
     captured = Money(draw(_MINOR_UNITS), draw(_CURRENCIES))
-    settlement = draw(st.none() | _CURRENCIES) or captured.currency
+    settlement = draw(_SETTLEMENTS) or captured.currency
     pi, ch, ids = draw(_IDS), draw(_IDS), draw(_PAYMENT_IDS)
     return PaymentRecord(
         payment_intent_id=PaymentIntentId(f"pi_{pi}") if ids != "charge" else None,
@@ -296,7 +301,7 @@ def _draw_payment(draw: st.DrawFn) -> PaymentRecord:
         settlement_currency=settlement,
         amount_refunded=Money(draw(_MINOR_UNITS), captured.currency),
         exchange_rate=draw(_RATES) if settlement != captured.currency else None,
-        disputed=draw(st.booleans()),
+        disputed=draw(_BOOLEANS),
     )
 
 
@@ -307,19 +312,19 @@ _PAYMENTS = st.none() | _draw_payment()
 def _draw_order(draw: st.DrawFn) -> Order:
     record = draw(_PAYMENTS)
     total = record.captured if record is not None else Money(draw(_MINOR_UNITS), draw(_CURRENCIES))
-    drafts = draw(st.lists(_REFUND_DRAFTS, max_size=2, unique_by=lambda r: r.id))
+    drafts = draw(_REFUND_LISTS)
     return Order(
         id=OrderId(""),
         site_id=SiteId(draw(_IDS)),
         total=total,
-        status=draw(st.sampled_from(OrderStatus)),
+        status=draw(_ORDER_STATUSES),
         payment=record,
         refunds=tuple(
             attrs.evolve(r, amount=Money(r.amount.minor, total.currency)) for r in drafts
         ),
-        buyer_access=draw(st.booleans()),
+        buyer_access=draw(_BOOLEANS),
         activity=draw(_ACTIVITY),
-        version=draw(st.integers(min_value=0, max_value=5)),
+        version=draw(_VERSIONS),
     )
 
 
