@@ -398,8 +398,28 @@ _COUNTED_AT_STRIPE: Final = frozenset(
 )
 
 
+# Built once: Hypothesis validates every new strategy object, which dominated drawing orders.
+_ORIGINS: Final = st.sampled_from(RefundOrigin)
+_LOCAL_STATUSES: Final = st.sampled_from(list(RefundStatus))
+# A refund made elsewhere is known only once Stripe reports it: never SUBMITTING.
+_EXTERNAL_STATUSES: Final = st.sampled_from(
+    [s for s in RefundStatus if s is not RefundStatus.SUBMITTING]
+)
+_REASONS: Final = st.none() | st.sampled_from(list(RefundReason))
+_SHORT_NOTES: Final = st.text(_NOTE_CHARACTERS, max_size=40).filter(
+    lambda text: _fits(text, False, 40)
+)
+_SHORT_NON_BLANK_NOTES: Final = st.text(_NOTE_CHARACTERS, min_size=1, max_size=40).filter(
+    lambda text: _fits(text, True, 40)
+)
+_SECONDS: Final = {limit: st.integers(min_value=1, max_value=limit) for limit in (3600, 86400)}
+
+
+_START_TIMES: Final = aware_datetimes()
+
+
 def _later(draw: st.DrawFn, at: datetime, max_seconds: int) -> datetime:
-    return at + timedelta(seconds=draw(st.integers(min_value=1, max_value=max_seconds)))
+    return at + timedelta(seconds=draw(_SECONDS[max_seconds]))
 
 
 @st.composite
@@ -408,16 +428,12 @@ def _refund_with_history(
 ) -> tuple[Refund, tuple[ActivityEntry, ...], datetime]:
     """One refund of ``order`` with its Stripe event timeline and the activity it writes, and
     the time of its last entry."""
-    origin = draw(st.sampled_from(RefundOrigin))
+    origin = draw(_ORIGINS)
     local = origin is RefundOrigin.LOCAL
-    # A refund made elsewhere is known only once Stripe reports it: never SUBMITTING.
-    status = draw(
-        st.sampled_from([s for s in RefundStatus if local or s is not RefundStatus.SUBMITTING])
-    )
-    reason = draw(refund_reasons())
-    notes = validate_reason_and_notes(
-        reason, draw(valid_notes(non_blank=reason is RefundReason.OTHER, max_size=40))
-    )
+    status = draw(_LOCAL_STATUSES if local else _EXTERNAL_STATUSES)
+    reason = draw(_REASONS)
+    notes_drawn = draw(_SHORT_NON_BLANK_NOTES if reason is RefundReason.OTHER else _SHORT_NOTES)
+    notes = validate_reason_and_notes(reason, notes_drawn)
     gateway_id = GatewayRefundId(f"re_{order.id}_{number}")
     refund_id = RefundId(f"rf_{order.id}_{number}") if local else RefundId(f"rf_ext_{gateway_id}")
     created = at
@@ -517,7 +533,7 @@ def _orders_with_refunds(
     policy = FeePolicy.NET_OF_FEES
     step = stripe_step(order.currency)
     owner_id = ActorId(f"owner-{draw(st.integers(min_value=1, max_value=999))}")
-    at = draw(aware_datetimes())
+    at = draw(_START_TIMES)
     count = draw(st.integers(min_value=0, max_value=max_refunds))
     for number in range(1, count + 1):
         assert order.payment is not None
@@ -678,8 +694,8 @@ def _quotes(
     if draw(st.booleans()):
         steps = draw(st.integers(min_value=1, max_value=refundable.minor // step))
         amount = Money(steps * step, order.currency)
-    reason = draw(refund_reasons())
-    notes = draw(valid_notes(non_blank=reason is RefundReason.OTHER, max_size=40))
+    reason = draw(_REASONS)
+    notes = draw(_SHORT_NON_BLANK_NOTES if reason is RefundReason.OTHER else _SHORT_NOTES)
     service = RefundService(
         orders=InMemoryOrderRepository([order]),
         gateway=_LiveGateway(order),
