@@ -955,7 +955,7 @@ def test_error_body_has_stripes_shape(fake: FakeStripe) -> None:
     assert "doc_url" not in reason
 
 
-def test_objects_are_deep_copies(fake: FakeStripe) -> None:
+def test_objects_are_copies(fake: FakeStripe) -> None:
     pi_id = pay(fake, metadata={"a": "1"})
     pi = fake.retrieve_payment_intent(pi_id, expand=["latest_charge.balance_transaction"])
     pi["metadata"]["a"] = "changed"

@@ -79,7 +79,7 @@ class FakeStripeGateway:
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> LivePayment:
         """Live payment data and every refund, like the Stripe adapter reads them (and, for a
-        charge Stripe flags disputed, its disputes: E5, see ``stripe_objects``)."""
+        charge Stripe flags disputed, its disputes: E5, see ``adapters._stripe_json``)."""
         if payment_intent_id:
             intent = _call(
                 lambda: self.stripe.retrieve_payment_intent(
