@@ -95,8 +95,7 @@ class LoopbackStripe:
         self.transport = FakeStripeHTTPClient(model)
         self.clock = clock
         self.interrupt: Interrupt | None = None
-        self._server = _Server((_LOOPBACK, 0), _Handler)
-        self._server.owner = self  # type: ignore[attr-defined]
+        self._server = _Server(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="loopback-stripe", daemon=True
         )
@@ -118,6 +117,10 @@ class LoopbackStripe:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def __init__(self, owner: LoopbackStripe) -> None:
+        super().__init__((_LOOPBACK, 0), _Handler)
+        self.owner = owner
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client killed mid-request (what the crash tests and the demo do) resets its
@@ -141,7 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _relay(self, method: str) -> None:
         import stripe
 
-        owner: LoopbackStripe = self.server.owner  # type: ignore[attr-defined]
+        server = self.server
+        assert isinstance(server, _Server)
+        owner = server.owner
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         path = urlsplit(self.path).path

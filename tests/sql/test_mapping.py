@@ -208,3 +208,16 @@ def test_rows_changed_behind_the_library_are_invalid_stored_data(
     assert info.value.code == "invalid_stored_data"
     assert f"stored order {order.id!r}" in info.value.message
     assert complaint in info.value.message
+
+
+def test_a_time_sqlite_cannot_parse_is_invalid_stored_data() -> None:
+    """Text in an SQLite time column that is no time at all (SQLite does not check types) is
+    ``InvalidStoredData`` naming the order, not a ``ValueError`` from the driver."""
+    store = memory_store()
+    order = _rich()
+    store.repository().add(order)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE kanorio_activity SET at = 'last tuesday'"))
+        conn.execute(text("UPDATE kanorio_orders SET version = version + 1"))
+    with pytest.raises(InvalidStoredData, match="stored order 'order-1'"):
+        store.repository().get(order.id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -14,7 +15,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.adapters.sql._engine import Database
-from kanorio_refunds.adapters.sql._errors import StorageError, StorageUnavailable
+from kanorio_refunds.adapters.sql._errors import (
+    InvalidStoredData,
+    StorageError,
+    StorageUnavailable,
+)
 from kanorio_refunds.adapters.sql._mapping import (
     Row,
     activity_rows,
@@ -320,30 +325,32 @@ class SqlOrderRepository:
         self, conn: Connection, order_id: str
     ) -> tuple[list[Row], list[Row], list[Row]]:
         t = self._tables
-        refunds = conn.execute(
-            select(t.refunds).where(t.refunds.c.order_id == order_id).order_by(t.refunds.c.position)
-        )
-        events = conn.execute(
-            select(t.refund_events)
-            .where(t.refund_events.c.order_id == order_id)
-            .order_by(t.refund_events.c.refund_position, t.refund_events.c.position)
-        )
-        activity = conn.execute(
-            select(t.activity)
-            .where(t.activity.c.order_id == order_id)
-            .order_by(t.activity.c.position)
-        )
-        return (
-            [dict(r._mapping) for r in refunds],
-            [dict(r._mapping) for r in events],
-            [dict(r._mapping) for r in activity],
-        )
+        with _unreadable(order_id):
+            refunds = conn.execute(
+                select(t.refunds)
+                .where(t.refunds.c.order_id == order_id)
+                .order_by(t.refunds.c.position)
+            )
+            refund_rows = [dict(r._mapping) for r in refunds]
+            events = conn.execute(
+                select(t.refund_events)
+                .where(t.refund_events.c.order_id == order_id)
+                .order_by(t.refund_events.c.refund_position, t.refund_events.c.position)
+            )
+            event_rows_ = [dict(r._mapping) for r in events]
+            activity = conn.execute(
+                select(t.activity)
+                .where(t.activity.c.order_id == order_id)
+                .order_by(t.activity.c.position)
+            )
+            return refund_rows, event_rows_, [dict(r._mapping) for r in activity]
 
     def _rows(
         self, conn: Connection, order_id: str
     ) -> tuple[Row, list[Row], list[Row], list[Row]] | None:
         o = self._tables.orders
-        row = conn.execute(select(o).where(o.c.id == order_id)).first()
+        with _unreadable(order_id):
+            row = conn.execute(select(o).where(o.c.id == order_id)).first()
         if row is None:
             return None
         return (dict(row._mapping), *self._child_rows(conn, order_id))
@@ -410,6 +417,18 @@ class SqlOrderRepository:
             # still stored exactly as given.
             conn.execute(act.delete().where(act.c.order_id == order_id, act.c.position >= kept))
         _insert(conn, act, activity_rows(order_id, kept, order.activity[kept:]))
+
+
+@contextmanager
+def _unreadable(order_id: str) -> Iterator[None]:
+    """A value the driver or SQLAlchemy cannot even convert (say, SQLite text that is no
+    time) is bad data from the database: ``InvalidStoredData``, not a ``ValueError``."""
+    try:
+        yield
+    except InvalidStoredData as e:
+        raise InvalidStoredData(f"stored order {order_id!r}: {e.message}") from None
+    except (ValueError, TypeError) as e:
+        raise InvalidStoredData(f"stored order {order_id!r}: unreadable value ({e})") from None
 
 
 def _insert(conn: Connection, table: Any, rows: list[Row]) -> None:

@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.adapters.sql._engine import translate_errors
-from kanorio_refunds.adapters.sql._errors import SchemaMismatch
+from kanorio_refunds.adapters.sql._errors import InvalidStoredData, SchemaMismatch
 
 __all__ = [
     "DEFAULT_TABLE_PREFIX",
@@ -81,8 +81,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if not isinstance(value, datetime):
-            # Left for the row reader to report as InvalidStoredData with the order's id.
-            return value  # type: ignore[no-any-return]
+            raise InvalidStoredData(f"a time column holds {value!r}, not a time")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
