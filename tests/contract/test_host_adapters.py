@@ -222,19 +222,14 @@ def _failed(results: Mapping[str, str]) -> set[str]:
     return {name for name, outcome in results.items() if outcome != "passed"}
 
 
-def test_the_module_exports_exactly_the_three_suites_and_never_imports_stripe() -> None:
-    """``kanorio_refunds.testing.contracts`` offers one suite per port, and works where the
-    ``stripe`` SDK is not installed (importing it never imports ``stripe``)."""
+def test_the_module_exports_exactly_the_three_suites() -> None:
+    """``kanorio_refunds.testing.contracts`` offers one suite per port (that it never imports
+    ``stripe`` is an import-linter contract in pyproject.toml)."""
     assert sorted(contracts.__all__) == [
         "OrderRepositoryContract",
         "PaymentGatewayContract",
         "ProcessedEventsContract",
     ]
-    probe = (
-        "import sys, kanorio_refunds.testing.contracts; "
-        "assert 'stripe' not in sys.modules, 'stripe was imported'"
-    )
-    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
 
 
 def test_the_docs_samples_are_there() -> None:
