@@ -10,6 +10,7 @@ compares everything they return.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -228,8 +229,8 @@ def _history(model: FakeStripe, gw: PaymentGateway) -> list[Any]:
         model.inject_fault(fault, code="charge_disputed" if fault is Fault.REJECT else None)
         attempt(lambda: gw.create_refund(_request(usd, "1.00", refund_id="r7")))
     for order in (usd, fx, jpy):
-        attempt(lambda o=order: gw.fetch_payment(_pi(o), None))  # type: ignore[misc]
-        attempt(lambda o=order: gw.fetch_payment(None, _ch(o)))  # type: ignore[misc]
+        attempt(functools.partial(gw.fetch_payment, _pi(order), None))
+        attempt(functools.partial(gw.fetch_payment, None, _ch(order)))
     return seen
 
 
