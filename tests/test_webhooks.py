@@ -537,6 +537,38 @@ def test_correctly_signed_non_events_raise_invalid_event(
     assert info.value.code == "invalid_event"
 
 
+def _signed_bytes(payload: bytes, secret: str = SECRET) -> str:
+    mac = hmac.new(secret.encode(), f"{TS}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={TS},v1={mac}"
+
+
+def test_refusals_chain_nothing(verifier: StripeWebhookVerifier) -> None:
+    """P3 (issue 9 item 3): no refusal keeps what Python raised while reading the delivery
+    (a UnicodeDecodeError or JSONDecodeError holds the whole payload, a reader's error quotes
+    it unscrubbed): neither __cause__ nor __context__ is set."""
+    deliveries = [make() for make in REFUSALS.values()]
+    deliveries += [_signed_text(text) for text in SIGNED_NON_EVENTS.values()]
+    not_utf8 = b'{"object": "event", "id": "' + SECRET.encode() + b'\xff"}'
+    deliveries.append((not_utf8, _signed_bytes(not_utf8)))
+    deep = "[" * 100_000 + "]" * 100_000  # json.loads: RecursionError, not ValueError
+    deliveries.append(_signed_text(deep))
+    for payload, header in deliveries:
+        with pytest.raises((InvalidSignature, InvalidEvent)) as info:
+            verifier.verify(payload, header)
+        assert info.value.__cause__ is None
+        assert info.value.__context__ is None
+        assert SECRET not in _everything_about(info.value)
+
+
+def test_a_header_that_is_not_text_is_a_programming_error(
+    verifier: StripeWebhookVerifier,
+) -> None:
+    """P1: the Stripe-Signature header is text (or None when absent); bytes are a bug of the
+    endpoint, as a text body is."""
+    with pytest.raises(TypeError, match="header as text"):
+        verifier.verify(GOOD, sign(GOOD).encode())  # type: ignore[arg-type]
+
+
 def test_text_payloads_are_a_programming_error(verifier: StripeWebhookVerifier) -> None:
     """The raw body bytes are required: text may already be re-encoded or re-serialised."""
     with pytest.raises(TypeError, match="raw request body"):

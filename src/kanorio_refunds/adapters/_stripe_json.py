@@ -142,17 +142,33 @@ def _require_object(obj: Any, what: str) -> None:
         raise GatewayProtocolError(f"Stripe {what} is not an object: {type(obj).__name__}")
 
 
+# The helpers below raise outside any except clause, like the readers: an error chained to
+# what Python raised would quote Stripe's data unscrubbed (P3).
+
+
 def _field(obj: Mapping[str, Any], key: str, what: str) -> Any:
-    try:
-        return obj[key]
-    except (KeyError, TypeError) as e:
-        raise GatewayProtocolError(f"Stripe {what} has no {key!r}; cannot read it") from e
+    if not isinstance(obj, Mapping) or key not in obj:
+        raise GatewayProtocolError(f"Stripe {what} has no {key!r}; cannot read it")
+    return obj[key]
 
 
 def _object_id(obj: Mapping[str, Any], what: str) -> str:
     value = _field(obj, "id", what)
     if not isinstance(value, str) or not value:
         raise GatewayProtocolError(f"Stripe {what} has no readable id: {value!r:.40}")
+    return value
+
+
+# Stripe's object ids: a prefix, an underscore, letters and digits (re_…, ch_…, du_…).
+_STRIPE_ID_RE: Final = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def _sendable_id(value: Any, what: str) -> str:
+    """An id read from Stripe that this library sends back to Stripe (the cursor of a list's
+    next page, the charge whose disputes are listed): it must look like a Stripe id, or it
+    names no Stripe object and is no request to make."""
+    if not isinstance(value, str) or _STRIPE_ID_RE.fullmatch(value) is None:
+        raise GatewayProtocolError(f"Stripe {what} has an id that is not a Stripe id")
     return value
 
 
@@ -192,11 +208,12 @@ def _timestamp(value: Any, what: str) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int):
         raise GatewayProtocolError(f"Stripe {what} has a non-integer timestamp {value!r:.40}")
     try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError) as e:
-        raise GatewayProtocolError(
-            f"Stripe {what} has an impossible timestamp {value!r:.40}"
-        ) from e
+        moment: datetime | None = datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        moment = None
+    if moment is None:
+        raise GatewayProtocolError(f"Stripe {what} has an impossible timestamp {value!r:.40}")
+    return moment
 
 
 def _rate(value: Any) -> Decimal | None:
@@ -206,9 +223,11 @@ def _rate(value: Any) -> Decimal | None:
     if value is None:
         return None
     try:
-        rate = value if isinstance(value, Decimal) else Decimal(repr(value))
-    except InvalidOperation as e:
-        raise GatewayProtocolError(f"unreadable exchange rate {value!r:.40}") from e
+        rate: Decimal | None = value if isinstance(value, Decimal) else Decimal(repr(value))
+    except InvalidOperation:
+        rate = None
+    if rate is None:
+        raise GatewayProtocolError(f"unreadable exchange rate {value!r:.40}")
     if not rate.is_finite() or rate <= 0:
         raise GatewayProtocolError(f"exchange rate {value!r:.40} is not a positive number")
     return rate
@@ -334,7 +353,7 @@ def list_page(
     """One page of a Stripe list of ``kind`` objects: ``(objects, has_more)``.
 
     ``GatewayProtocolError`` unless the answer is ``{"object": "list", "data": [...],
-    "has_more": bool}`` whose every item is a ``kind`` object with a string id, and unless a
+    "has_more": bool}`` whose every item is a ``kind`` object with a Stripe id, and unless a
     page that says it has more holds something (its last id is where the next page starts;
     without one the listing could never end). ``owner`` (``(field, id)``, e.g.
     ``("payment_intent", "pi_…")``): every item must name that id in that field, or leave it
@@ -353,7 +372,7 @@ def list_page(
     for item in data:
         if not isinstance(item, Mapping) or item.get("object") != kind:
             raise GatewayProtocolError(f"the list of {kind}s holds something that is not one")
-        _object_id(item, kind)
+        _sendable_id(item.get("id"), kind)  # the last one is the next page's cursor
         if owner is not None:
             field, owner_id = owner
             named = _id_of(item.get(field))
@@ -398,10 +417,7 @@ def disputed_charge_id(charge: Mapping[str, Any]) -> ChargeId | None:
     _require_object(charge, "charge")
     if not _flag(charge.get("disputed"), "charge.disputed"):
         return None
-    charge_id = _id_of(_field(charge, "id", "charge"))
-    if not charge_id:
-        raise GatewayProtocolError("Stripe's disputed charge has no id")
-    return ChargeId(charge_id)
+    return ChargeId(_sendable_id(_field(charge, "id", "charge"), "disputed charge"))
 
 
 def dispute_blocks_refunds(dispute: Mapping[str, Any]) -> bool:

@@ -664,12 +664,9 @@ class StripeWebhookVerifier:
             raise InvalidSignature("the request has no Stripe-Signature header")
         if not signature_header.isascii() or len(signature_header) > 8192:
             raise InvalidSignature("the Stripe-Signature header is malformed")
-        try:
-            text = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidSignature(
-                "the payload is not UTF-8 text, so Stripe did not sign it"
-            ) from None
+        text = _utf8(bytes(payload))
+        if text is None:
+            raise InvalidSignature("the payload is not UTF-8 text, so Stripe did not sign it")
         timestamp, signatures = _parse_signature_header(signature_header)
 
         signed = f"{timestamp}.{text}".encode()
@@ -700,6 +697,15 @@ class StripeWebhookVerifier:
                 f"{self._tolerance} s tolerance (check this server's clock)"
             )
         return _read_event(text)
+
+
+def _utf8(payload: bytes) -> str | None:
+    """The payload as text, or None. (Refusals are raised by the caller, outside any except
+    clause: a UnicodeDecodeError as __context__ would carry the whole payload, P3.)"""
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _check_webhook_secret(value: object, index: int) -> str:
