@@ -1,8 +1,8 @@
 """Stripe's JSON objects (API 2023-08-16) read into our gateway-neutral types, and back.
 
-Pure and SDK-free: both the Stripe adapter (over the real SDK) and the in-memory gateway (over
-``FakeStripe``) read Stripe-shaped dicts through these functions, so they agree by construction
-and the port contract tests check the rest.
+Pure and SDK-free: both the Stripe adapter (over the real SDK) and the simulator's gateway
+(``testing.fake_stripe``, over ``FakeStripe``) read Stripe-shaped dicts through these
+functions, so they agree by construction and the port contract tests check the rest.
 
 Whatever Stripe sends, the readers (``stripe_object``, ``list_page``, ``created_refund``,
 ``parse_payment``, ``parse_refund``, ``refunds_oldest_first``, ``latest_charge_of``,

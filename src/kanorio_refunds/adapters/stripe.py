@@ -156,12 +156,26 @@ class StripeGateway:
       connected account, in proportion to the amount refunded (otherwise the platform's balance
       alone pays the refund).
 
-    Errors: ``GatewayUnavailable`` (connection errors, timeouts, 409, 429, 5xx, unreadable
-    answers; for ``create_refund`` the outcome is unknown), ``GatewayRejected`` (Stripe's code,
-    ``idempotency_error`` for idempotency errors), ``GatewayMisconfigured`` (401/403, bad key),
-    ``GatewayProtocolError`` (an answer of the right shape on the wire whose objects cannot be
-    read: a missing field, an unknown currency or status). No ``stripe`` exception escapes.
-    The key is never shown: not in ``repr``, not in errors (P3).
+    Errors, whatever Stripe answers (every status, every body):
+
+    - ``GatewayUnavailable``: connection errors, timeouts, 409, 429, 5xx, and answers that
+      prove nothing: not JSON, an error status without an error object of Stripe's shape
+      (``{"error": 5}``, an OAuth-style ``"error": "…"``), a body the SDK itself fails on;
+    - ``GatewayRejected``: a definitive refusal: any other 4xx with a typed error object
+      (``gateway_code``: Stripe's code when it is a plain snake_case word, else the error
+      type, else ``http_<status>``; ``idempotency_error`` for idempotency errors);
+    - ``GatewayMisconfigured``: 401/403, or a bad key at construction;
+    - ``GatewayProtocolError``: JSON that is not the object asked for (``[]``, ``null``, ``1``,
+      another object or id, a list page that says it has more but holds nothing, ``data`` not
+      a list, a created refund of another amount, payment or refund id) or whose objects cannot
+      be read (a missing field, a float amount, an unknown currency or status).
+
+    For ``create_refund``, ``GatewayUnavailable`` and ``GatewayProtocolError`` both mean the
+    outcome is unknown (the service keeps the refund SUBMITTING and ``sync`` resolves it).
+    No ``stripe`` exception escapes, not even as ``__cause__`` or ``__context__``; messages
+    quote Stripe's text scrubbed of anything shaped like a key or webhook secret, and the SDK's
+    own log records on the ``stripe`` logger are scrubbed the same way. The key is never
+    shown: not in ``repr``, not in errors (P3).
     """
 
     def __init__(
