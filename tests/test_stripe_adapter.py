@@ -1,7 +1,9 @@
 """``StripeGateway`` specifics beyond the port contract (tests/contract): lazy import, what goes
 on the wire (API version, idempotency header, Connect account, retries), error translation of
 every SDK error class, secrecy of the key (P3), and Stripe's example objects through
-``stripe_objects``. No network: ``kanorio_refunds.testing.stripe_http`` serves ``FakeStripe``.
+``adapters._stripe_json``. No network: ``kanorio_refunds.testing.stripe_http`` serves
+``FakeStripe``. Malformed answers, secrets in tracebacks, the verifier without the SDK and the
+fuzz properties are in ``tests/adapters``.
 """
 
 from __future__ import annotations
@@ -718,7 +720,7 @@ def test_stripe_example_objects_match_the_subset() -> None:
 
 
 def test_stripe_example_refund_and_list_parse() -> None:
-    """Stripe's example refund and refund list read through stripe_objects."""
+    """Stripe's example refund and refund list read through adapters._stripe_json."""
     fixtures = load_fixtures()
 
     refund = parse_refund(fixtures["refund"])

@@ -111,7 +111,7 @@ def test_a_correctly_signed_event_is_read(
     verifier: StripeWebhookVerifier, event: dict[str, Any]
 ) -> None:
     """P1, L5: a delivery signed with our secret, within the tolerance, is read exactly as
-    stripe_objects.parse_event reads the event."""
+    parse_event reads the event."""
     payload = _payload(event)
 
     got = verifier.verify(payload, sign(payload))

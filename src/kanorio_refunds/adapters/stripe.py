@@ -77,7 +77,7 @@ __all__ = [
     "parse_event",
 ]
 
-#: The Stripe API version every request is pinned to (object shapes read by stripe_objects).
+#: The Stripe API version every request is pinned to (object shapes read by _stripe_json).
 STRIPE_API_VERSION: Final = "2023-08-16"
 
 #: How old (or how far in the future) a webhook signature's timestamp may be (P1).
