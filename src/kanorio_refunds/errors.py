@@ -6,7 +6,7 @@ The full list with explanations is in ``docs/errors.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
     from kanorio_refunds.domain._money import Money
@@ -190,3 +190,74 @@ class InvalidEvent(RefundError):
     """A signed webhook payload that is not a well-formed gateway event."""
 
     code = "invalid_event"
+
+
+class InvalidSerializedValue(RefundError):
+    """A serialised value that cannot be read back exactly (or a value that cannot be written
+    exactly): ``path`` names the field, such as ``refunds[2].amount.currency`` (``""`` for the
+    top level). Nothing was read; fix or upgrade the data."""
+
+    code = "invalid_serialized_value"
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+#: Why a quote token was refused (``InvalidQuoteToken.problem``).
+TokenProblem = Literal["malformed", "foreign", "tampered", "expired", "not_yet_valid", "unreadable"]
+
+
+class InvalidQuoteToken(InvalidQuote):
+    """F5: a quote token ``QuoteSigner.open`` refuses (code ``invalid_quote``). ``problem`` is
+    ``"malformed"`` (not a quote token), ``"foreign"`` (signed with a key this server does not
+    hold), ``"tampered"`` (changed after signing), ``"expired"``, ``"not_yet_valid"`` (issued
+    after this server's time: clocks disagree) or ``"unreadable"`` (signed here, but its quote
+    is in a format this release cannot read). Confirm the refund again in every case."""
+
+    def __init__(self, message: str, *, problem: TokenProblem) -> None:
+        super().__init__(message)
+        self.problem: TokenProblem = problem
+
+
+class InvalidSigningSecret(RefundError):
+    """P3: a quote signing secret that is not text or bytes, or shorter than 32 bytes. The
+    message never shows the secret."""
+
+    code = "invalid_signing_secret"
+
+
+class SchemaMismatch(RefundError):
+    """The database has no kanorio_refunds schema, or one of another version than this release
+    of the library reads. Nothing was read or written: run ``create_schema`` (or the host's
+    Alembic migration) for this version first."""
+
+    code = "schema_mismatch"
+
+
+class StorageUnavailable(RefundError):
+    """The database could not be reached, or stayed locked or busy past the configured timeout.
+
+    Retryable. A save either happened completely or not at all (one transaction); when the
+    connection was lost while committing, which of the two is unknown until the order is read
+    again.
+    """
+
+    code = "storage_unavailable"
+    retryable = True
+
+
+class StorageError(RefundError):
+    """The database refused a value or a statement that retrying will not fix (for example a
+    timestamp without a time zone, an amount beyond 64-bit integers, or text PostgreSQL cannot
+    hold). Nothing was written."""
+
+    code = "storage_error"
+
+
+class InvalidStoredData(RefundError):
+    """A stored row this library cannot read back exactly (an unknown status, a malformed
+    exchange rate, a gap in a timeline): it was written by something else, or by hand. Nothing
+    is guessed: the order is not returned."""
+
+    code = "invalid_stored_data"

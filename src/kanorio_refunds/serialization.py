@@ -53,7 +53,7 @@ from kanorio_refunds.domain._order import ActivityEntry, Order
 from kanorio_refunds.domain._payment import PaymentRecord
 from kanorio_refunds.domain._quote import RefundQuote
 from kanorio_refunds.domain._refund import Refund, RefundEventEntry
-from kanorio_refunds.errors import RefundError
+from kanorio_refunds.errors import InvalidSerializedValue, RefundError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -98,18 +98,6 @@ _ENVELOPE_KEYS: Final = frozenset({_OBJECT_KEY, _VERSION_KEY})
 _NAMES: Final[Mapping[type, str]] = {cls: name for name, cls in OBJECT_TYPES.items()}
 
 T = TypeVar("T")
-
-
-class InvalidSerializedValue(RefundError):
-    """A serialised value that cannot be read back exactly (or a value that cannot be written
-    exactly): ``path`` names the field, such as ``refunds[2].amount.currency`` (``""`` for the
-    top level). Nothing was read; fix or upgrade the data."""
-
-    code = "invalid_serialized_value"
-
-    def __init__(self, message: str, *, path: str = "") -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def _where(path: str) -> str:

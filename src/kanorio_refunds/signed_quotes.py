@@ -37,11 +37,15 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, NoReturn
+from typing import Final, NoReturn
 
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.domain._quote import RefundQuote
-from kanorio_refunds.errors import InvalidQuote, RefundError
+from kanorio_refunds.errors import (
+    InvalidQuoteToken,
+    InvalidSigningSecret,
+    TokenProblem,
+)
 from kanorio_refunds.ports import Clock
 from kanorio_refunds.serialization import InvalidSerializedValue, from_json, to_json
 
@@ -71,27 +75,6 @@ _KEY_ID_LABEL: Final = b"kanorio_refunds signed quote key id v1"
 _TOKEN: Final = re.compile(
     rf"{TOKEN_VERSION}\.([0-9a-f]{{8}})\.([0-9]{{1,12}})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{{43}})"
 )
-
-TokenProblem = Literal["malformed", "foreign", "tampered", "expired", "not_yet_valid", "unreadable"]
-
-
-class InvalidQuoteToken(InvalidQuote):
-    """F5: a quote token ``QuoteSigner.open`` refuses (code ``invalid_quote``). ``problem`` is
-    ``"malformed"`` (not a quote token), ``"foreign"`` (signed with a key this server does not
-    hold), ``"tampered"`` (changed after signing), ``"expired"``, ``"not_yet_valid"`` (issued
-    after this server's time: clocks disagree) or ``"unreadable"`` (signed here, but its quote
-    is in a format this release cannot read). Confirm the refund again in every case."""
-
-    def __init__(self, message: str, *, problem: TokenProblem) -> None:
-        super().__init__(message)
-        self.problem: TokenProblem = problem
-
-
-class InvalidSigningSecret(RefundError):
-    """P3: a quote signing secret that is not text or bytes, or shorter than 32 bytes. The
-    message never shows the secret."""
-
-    code = "invalid_signing_secret"
 
 
 def _b64(raw: bytes) -> str:
