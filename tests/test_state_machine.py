@@ -53,14 +53,16 @@ from hypothesis.stateful import (
 )
 
 from kanorio_refunds import FULL, EventEffect, Money, Order, RefundError, RefundQuote, RefundStatus
-from kanorio_refunds.adapters._stripe_json import parse_event, parse_refund
+from kanorio_refunds.adapters._stripe_json import parse_refund
+from kanorio_refunds.adapters.stripe import parse_event
 from kanorio_refunds.domain import RefundOrigin
 from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
 from kanorio_refunds.domain._money import from_stripe_amount, stripe_step, to_stripe_amount
 from kanorio_refunds.domain._payment import METADATA_REFUND_ID
 from kanorio_refunds.domain._status import derive_order_status
 from kanorio_refunds.testing.fake_stripe import Fault
-from tests.service_events.world import ORDER_ID, OWNER, Crash, JsonDict, World
+from tests.support.gateway import Crash
+from tests.support.world import ORDER_ID, OWNER, JsonDict, World
 
 _RESERVING_AT_STRIPE = frozenset({"pending", "requires_action", "succeeded"})
 _STRIPE_MOVES: dict[str, tuple[str, ...]] = {
@@ -120,7 +122,7 @@ class GatewayTruth(RuleBasedStateMachine):
         settlement = "EUR" if rate is not None else currency
         fee = Money.from_minor(total_units * fee_percent // 100 * 9 // 10, settlement)
         platform_fee = Money.from_minor(total_units // 100 if platform else 0, settlement)
-        self.world = World(
+        self.world = World.with_order(
             total=total,
             stripe_fee=fee,
             platform_fee=platform_fee,
@@ -131,7 +133,7 @@ class GatewayTruth(RuleBasedStateMachine):
         )
         self.currency = currency
         self.policy = policy
-        order = self.world.order
+        order = self.world.order()
         assert order.payment is not None
         self.captured = order.payment.captured
         # The cap: net received (NET_OF_FEES) or the captured amount (GROSS), B1, B5.
@@ -159,12 +161,12 @@ class GatewayTruth(RuleBasedStateMachine):
 
     def _reserved_in_truth(self) -> int:
         """Stripe's reserving refunds plus our written-ahead ones Stripe does not hold (minor)."""
-        gateway = self.world.gateway_refunds()
+        gateway = self.world.stripe_refunds()
         at_stripe = {r["metadata"].get(METADATA_REFUND_ID) for r in gateway}
         reserving: int = sum(r["amount"] for r in gateway if r["status"] in _RESERVING_AT_STRIPE)
         unsent = sum(
             to_stripe_amount(r.amount)
-            for r in self.world.order.refunds
+            for r in self.world.order().refunds
             if r.status is RefundStatus.SUBMITTING and r.id not in at_stripe
         )
         return reserving + unsent
@@ -184,10 +186,10 @@ class GatewayTruth(RuleBasedStateMachine):
     def _check(self) -> None:
         """The invariants, callable mid-operation too (from interleaving hooks)."""
         world = self.world
-        order = world.order
+        order = world.order()
         payment = order.payment
         assert payment is not None
-        charge = world.stripe.charge_of(world.pi)
+        charge = world.stripe.charge_of(world.pi())
         assert charge["amount_refunded"] <= charge["amount_captured"]
         # The cap (B1, L1, L4): no refund reserves money that is not there.
         net = to_stripe_amount(self.net)
@@ -200,7 +202,7 @@ class GatewayTruth(RuleBasedStateMachine):
         assert ours <= net, (ours, net)
         # Never two gateway refunds for one local refund, never one gateway refund twice here.
         by_local: dict[str, list[str]] = {}
-        for r in world.gateway_refunds():
+        for r in world.stripe_refunds():
             local_id = r["metadata"].get(METADATA_REFUND_ID)
             if local_id is not None:
                 by_local.setdefault(local_id, []).append(r["id"])
@@ -263,7 +265,7 @@ class GatewayTruth(RuleBasedStateMachine):
         self._process(quote, OWNER, service)
 
     def _process(self, quote: RefundQuote, actor: Any, service: int) -> None:
-        before = {r.id: r for r in self.world.order.refunds}
+        before = {r.id: r for r in self.world.order().refunds}
         try:
             refund = self.world.services[service].process(quote, actor)
         except (RefundError, Crash):
@@ -307,12 +309,12 @@ class GatewayTruth(RuleBasedStateMachine):
             self.world.stripe.create_refund({"payment_intent": self.stray_pi, "amount": 1})
             return
         room = to_stripe_amount(self.net) - self._reserved_in_truth()
-        charge = self.world.stripe.charge_of(self.world.pi)
+        charge = self.world.stripe.charge_of(self.world.pi())
         room = min(room, charge["amount_captured"] - charge["amount_refunded"])
-        if room <= 0 or self.world.stripe.dispute_of(self.world.pi) is not None:
+        if room <= 0 or self.world.stripe.dispute_of(self.world.pi()) is not None:
             return
         units = data.draw(st.sampled_from((room, 1, max(1, room // 2))))
-        params: dict[str, Any] = {"payment_intent": self.world.pi, "amount": units}
+        params: dict[str, Any] = {"payment_intent": self.world.pi(), "amount": units}
         if data.draw(st.booleans()):
             params["reason"] = "requested_by_customer"
             params["metadata"] = {"note": "refunded by phone"}
@@ -322,13 +324,13 @@ class GatewayTruth(RuleBasedStateMachine):
 
     @precondition(
         lambda self: any(
-            r["status"] in _STRIPE_MOVES for r in self.world.stripe.refunds_of(self.world.pi)
+            r["status"] in _STRIPE_MOVES for r in self.world.stripe.refunds_of(self.world.pi())
         )
     )
     @rule(data=st.data())
     def stripe_moves_a_refund(self, data: st.DataObject) -> None:
         """Asynchronous outcomes, including late failures (succeeded → failed)."""
-        movable = [r for r in self.world.gateway_refunds() if r["status"] in _STRIPE_MOVES]
+        movable = [r for r in self.world.stripe_refunds() if r["status"] in _STRIPE_MOVES]
         refund = data.draw(st.sampled_from(movable))
         status = data.draw(st.sampled_from(_STRIPE_MOVES[refund["status"]]))
         reason = None
@@ -342,11 +344,11 @@ class GatewayTruth(RuleBasedStateMachine):
         refunds), or close it (won: refundable again; lost: never)."""
         if dice:
             return
-        dispute = self.world.stripe.dispute_of(self.world.pi)
+        dispute = self.world.stripe.dispute_of(self.world.pi())
         if dispute is None:
-            self.world.stripe.open_dispute(self.world.pi)
+            self.world.stripe.open_dispute(self.world.pi())
         elif dispute["status"] not in ("won", "lost"):
-            self.world.stripe.close_dispute(self.world.pi, "lost" if lost else "won")
+            self.world.stripe.close_dispute(self.world.pi(), "lost" if lost else "won")
 
     @rule(seconds=st.sampled_from((1, 5, 60, 3600)))
     def time_passes(self, seconds: int) -> None:
@@ -399,7 +401,7 @@ class GatewayTruth(RuleBasedStateMachine):
                 for event in inbox:
                     self._deliver(event, service)
             else:
-                succeeded = [r for r in self.world.gateway_refunds() if r["status"] == "succeeded"]
+                succeeded = [r for r in self.world.stripe_refunds() if r["status"] == "succeeded"]
                 if succeeded:
                     self.world.stripe.set_refund_status(succeeded[-1]["id"], "failed")
             self._check()
@@ -442,7 +444,7 @@ class GatewayTruth(RuleBasedStateMachine):
             e
             for e in self.world.stripe.events_since(0)
             if e["data"]["object"].get("object") == "refund"
-            and e["data"]["object"].get("payment_intent") == self.world.pi
+            and e["data"]["object"].get("payment_intent") == self.world.pi()
         ]
         if not refund_events:
             return
@@ -455,9 +457,9 @@ class GatewayTruth(RuleBasedStateMachine):
             obj["id"] = f"re_forged_{self.forgeries}"
             if not keep_metadata:
                 obj["metadata"] = {}
-        before = {r.id: r.amount for r in self.world.order.refunds}
+        before = {r.id: r.amount for r in self.world.order().refunds}
         self._deliver(forged, service)
-        order = self.world.order
+        order = self.world.order()
         assert {r.id: r.amount for r in order.refunds if r.id in before} == before
         # New refunds come only from Stripe's own data, or from our own quotes (an interleaved
         # process may refund meanwhile: see ``interleave``).
@@ -470,7 +472,7 @@ class GatewayTruth(RuleBasedStateMachine):
         assert not [r for r in order.refunds if (r.gateway_refund_id or "").startswith("re_forged")]
 
     def _stripe_ids(self) -> set[str]:
-        return {r["id"] for r in self.world.gateway_refunds()}
+        return {r["id"] for r in self.world.stripe_refunds()}
 
     @rule(data=st.data())
     def drop_one(self, data: st.DataObject) -> None:
@@ -509,10 +511,10 @@ class GatewayTruth(RuleBasedStateMachine):
         for event in reversed(self.inbox):
             self._deliver(event, 1)
         self._check()
-        self._assert_matches_stripe(self.world.order)
+        self._assert_matches_stripe(self.world.order())
 
     def _assert_matches_stripe(self, order: Order) -> None:
-        gateway = self.world.gateway_refunds()
+        gateway = self.world.stripe_refunds()
         local = {r.gateway_refund_id: r for r in order.refunds if r.gateway_refund_id}
         assert not [r for r in order.refunds if r.status is RefundStatus.SUBMITTING]
         for raw in gateway:
@@ -533,7 +535,7 @@ class GatewayTruth(RuleBasedStateMachine):
             order.refunds
         )
         # B1/B2 from Stripe alone.
-        charge = self.world.stripe.charge_of(self.world.pi)
+        charge = self.world.stripe.charge_of(self.world.pi())
         reserving = sum(r["amount"] for r in gateway if r["status"] in _RESERVING_AT_STRIPE)
         step = stripe_step(self.captured.currency)
         units = min(

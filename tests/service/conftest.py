@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kanorio_refunds import Actor, Order
-
-from .support import ADMIN, BUYER, OTHER_SITE_ADMIN, OWNER, STAFF, World
+from tests.support.world import ADMIN, BUYER, OTHER_SITE_ADMIN, OWNER, STAFF, World
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import pytest
 
 from kanorio_refunds import FULL, ActivityKind, Actor, Order, RefundQuote, RefundService
 from kanorio_refunds.errors import PermissionDenied
-
-from .support import ADMIN, NOT_ALLOWED, ORDER_ID, OWNER, World, usd
+from tests.support.world import ADMIN, NOT_ALLOWED, ORDER_ID, OWNER, World, cents, usd
 
 # ------------------------------------------------------------------------------------- F4
 
@@ -124,7 +123,7 @@ def test_non_admins_are_refused_and_nothing_is_written(
     written: the stored order (and its version) is unchanged and Stripe receives no request at
     all, not even a read, although a dashboard refund is waiting to be imported."""
     owners_quote = world.service.quote(ORDER_ID, OWNER, usd("10.00"))
-    world.dashboard_refund(100)  # what any live read would import
+    world.dashboard_refund(cents(100))  # what any live read would import
     before = world.order()
     requests = len(world.stripe.requests)
 

@@ -30,16 +30,14 @@ from kanorio_refunds.errors import (
     StaleQuote,
 )
 from kanorio_refunds.testing.fake_stripe import Fault
-
-from .support import (
+from tests.support.gateway import FaultyGateway
+from tests.support.repository import HookedRepository
+from tests.support.world import (
     ADMIN,
     NET,
     ORDER_ID,
     OWNER,
-    HookedRepository,
-    SpyGateway,
     World,
-    YieldingRepository,
     cents,
     usd,
 )
@@ -108,8 +106,8 @@ def test_two_threads_racing_on_one_order_never_over_refund(run: int) -> None:
     stale_quote or concurrency_conflict, and only one Stripe refund exists."""
     world = World.build()
     world.add_order()
-    mine = world.another_service(orders=YieldingRepository(world.orders))
-    other = world.another_service(orders=YieldingRepository(world.orders))
+    mine = world.another_service(orders=HookedRepository(world.orders, pause=0.0005))
+    other = world.another_service(orders=HookedRepository(world.orders, pause=0.0005))
     first = 4_700 + run  # vary the amounts a little between runs
     q1 = mine.quote(ORDER_ID, OWNER, cents(first))
     q2 = other.quote(ORDER_ID, ADMIN, usd("50.00"))
@@ -132,8 +130,8 @@ def test_the_same_quote_in_two_threads_makes_one_refund(run: int) -> None:
     Stripe holds one."""
     world = World.build()
     world.add_order()
-    mine = world.another_service(orders=YieldingRepository(world.orders))
-    other = world.another_service(orders=YieldingRepository(world.orders))
+    mine = world.another_service(orders=HookedRepository(world.orders, pause=0.0005))
+    other = world.another_service(orders=HookedRepository(world.orders, pause=0.0005))
     quote = mine.quote(ORDER_ID, OWNER, usd("40.00"))
 
     results = _race([lambda: mine.process(quote, OWNER), lambda: other.process(quote, OWNER)])
@@ -152,8 +150,8 @@ def test_full_refunds_quoted_in_two_threads_refund_once(run: int) -> None:
     full refund is made, the other process is refused (stale, conflict, or nothing left)."""
     world = World.build()
     world.add_order()
-    mine = world.another_service(orders=YieldingRepository(world.orders))
-    other = world.another_service(orders=YieldingRepository(world.orders))
+    mine = world.another_service(orders=HookedRepository(world.orders, pause=0.0005))
+    other = world.another_service(orders=HookedRepository(world.orders, pause=0.0005))
 
     def full(service: RefundService, actor: Any) -> Refund:
         return service.process(service.quote(ORDER_ID, actor), actor)
@@ -194,18 +192,11 @@ def _interleaved(
             b_result.append(e)
 
     repo = HookedRepository(world.orders, at_step=None if at_gateway else at_step, hook=run_b)
-    fired = {"done": False}
-
-    def gateway_hook(*_: Any) -> None:
-        if not fired["done"]:
-            fired["done"] = True
-            run_b()
-
-    gateway = SpyGateway(
-        world.gateway,
-        before_create=gateway_hook if at_gateway == "create" else None,
-        before_fetch=gateway_hook if at_gateway == "fetch" else None,
-    )
+    gateway = FaultyGateway(world.stripe, inner=world.gateway)
+    if at_gateway == "create":
+        gateway.before_create.append(run_b)
+    elif at_gateway == "fetch":
+        gateway.before_fetch.append(run_b)
     a_service = world.another_service(orders=repo, gateway=gateway)
     a_quote = world.service.quote(ORDER_ID, OWNER, cents(a_amount))
     if b_quotes_first:

@@ -16,10 +16,9 @@ from kanorio_refunds import (
     OrderStatus,
     RefundStatus,
 )
-from kanorio_refunds.adapters._stripe_json import parse_event
+from kanorio_refunds.adapters.stripe import parse_event
 from kanorio_refunds.errors import NotEligible
-
-from .support import NET, ORDER_ID, World, usd
+from tests.support.world import NET, ORDER_ID, World, cents, usd
 
 
 def test_details_show_balance_refunds_and_newest_activity_first(
@@ -56,7 +55,7 @@ def test_details_show_the_stripe_event_timeline_of_each_refund(owner: Actor) -> 
     assert world.order().status is OrderStatus.PARTIALLY_REFUNDED
     world.stripe.set_refund_status(str(refund.gateway_refund_id), "succeeded")
 
-    outcomes = world.apply_new_events()
+    outcomes = world.deliver_new()
 
     assert all(o.effect is not EventEffect.UNKNOWN_ORDER for o in outcomes)
     details = world.service.order_details(ORDER_ID, owner)
@@ -97,7 +96,7 @@ def _parsed(world: World) -> list[GatewayEvent]:
 def test_details_live_imports_dashboard_refunds(world: World, order: Order, owner: Actor) -> None:
     """F3, B4: the details view from stored data does not know a dashboard refund yet; the
     live view imports it and shows the reduced balance."""
-    world.dashboard_refund(1_000)
+    world.dashboard_refund(cents(1_000))
 
     stored_view = world.service.order_details(ORDER_ID, owner)
     live_view = world.service.order_details(ORDER_ID, owner, live=True)
@@ -154,7 +153,7 @@ def test_help_page_walkthrough(world: World, order: Order, owner: Actor) -> None
     assert set(info.value.reasons) == {"status_not_refundable", "no_refundable_balance"}
 
     # Stripe's events and a sync agree with what was recorded
-    world.apply_new_events()
+    world.deliver_new()
     synced = service.sync(ORDER_ID)
     assert synced.status is OrderStatus.REFUNDED
     assert [r.status for r in synced.refunds] == [RefundStatus.SUCCEEDED] * 3
@@ -173,7 +172,7 @@ def test_a_late_failure_right_after_a_live_read_is_applied(owner: Actor) -> None
     service, clock, stripe = world.service, world.clock, world.stripe
     world.add_order()
     refund = service.process(service.quote(ORDER_ID, owner, usd("30.00")), owner)
-    world.apply_new_events()
+    world.deliver_new()
     assert refund.gateway_refund_id is not None
 
     clock.advance(1)
@@ -183,7 +182,7 @@ def test_a_late_failure_right_after_a_live_read_is_applied(owner: Actor) -> None
     clock.advance(0.3)
     stripe.set_refund_status(refund.gateway_refund_id, "failed")  # Stripe time 09:00:01
 
-    world.apply_new_events()
+    world.deliver_new()
 
     stored = world.order()
     assert stored.refund(refund.id).status is RefundStatus.FAILED

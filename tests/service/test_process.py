@@ -34,14 +34,14 @@ from kanorio_refunds.errors import (
     StaleQuote,
 )
 from kanorio_refunds.testing.fake_stripe import Fault
-
-from .support import (
+from tests.support.gateway import FaultyGateway
+from tests.support.repository import HookedRepository
+from tests.support.world import (
     NET,
     ORDER_ID,
     START,
-    HookedRepository,
-    SpyGateway,
     World,
+    cents,
     reserved_minor,
     stored_refundable,
     usd,
@@ -121,7 +121,7 @@ def test_a_quote_gone_stale_after_a_dashboard_refund_is_refused(
     """F2, B4: the re-check on fresh data sees a refund made at Stripe after the quote: the
     quote is stale; only the dashboard refund exists at Stripe, and it is recorded."""
     quote = world.service.quote(ORDER_ID, owner, FULL)
-    world.dashboard_refund(5_000)
+    world.dashboard_refund(cents(5_000))
 
     with pytest.raises(StaleQuote):
         world.service.process(quote, owner)
@@ -182,7 +182,7 @@ def test_the_echo_of_the_first_refund_does_not_stale_the_second_quote(
     second = world.service.quote(ORDER_ID, owner, usd("20.00"))
     version = world.order().version
 
-    echoes = world.apply_new_events()
+    echoes = world.deliver_new()
 
     assert echoes
     assert {o.effect for o in echoes} == {EventEffect.UNCHANGED}
@@ -204,7 +204,7 @@ def test_an_echo_landing_between_the_check_and_the_save_is_retried(
     second = world.service.quote(ORDER_ID, owner, usd("20.00"))
 
     def other_process_delivers_the_echoes() -> None:
-        world.apply_new_events()
+        world.deliver_new()
 
     repo = HookedRepository(
         world.orders, at_step=0, hook=other_process_delivers_the_echoes, only=frozenset({"save"})
@@ -243,9 +243,9 @@ def test_a_dispute_won_meanwhile_does_not_stale_an_open_quote(
     saw: the quote still goes through."""
     quote = world.service.quote(ORDER_ID, owner, usd("10.00"))
     world.stripe.open_dispute(world.pi())
-    world.apply_new_events()
+    world.deliver_new()
     world.stripe.close_dispute(world.pi(), "won")
-    world.apply_new_events()
+    world.deliver_new()
 
     refund = world.service.process(quote, owner)
 
@@ -263,7 +263,7 @@ def test_a_change_of_the_balance_by_an_event_stales_an_open_quote(
     quote = world.service.quote(ORDER_ID, owner, usd("20.00"))
     assert quote.refundable_before == usd("85.80")
     world.stripe.set_refund_status(first.gateway_refund_id or "", "failed")
-    world.apply_new_events()
+    world.deliver_new()
 
     with pytest.raises(StaleQuote) as info:
         world.service.process(quote, owner)
@@ -368,7 +368,7 @@ def test_activity_is_append_only_across_operations(
     def snapshot() -> None:
         seen.append(world.order().activity)
 
-    world.dashboard_refund(500)
+    world.dashboard_refund(cents(500))
     world.service.quote(ORDER_ID, owner, usd("1.00"))
     snapshot()
     world.service.process(world.service.quote(ORDER_ID, owner, usd("10.00")), owner)
@@ -381,7 +381,7 @@ def test_activity_is_append_only_across_operations(
     snapshot()
     world.service.restore_buyer_access(ORDER_ID, admin)
     snapshot()
-    world.apply_new_events()
+    world.deliver_new()
     snapshot()
     world.service.sync(ORDER_ID)
     snapshot()
@@ -402,8 +402,10 @@ def test_refund_is_written_ahead_as_submitting_before_stripe_is_called(
     """L1: when the gateway is called, the refund is already stored as SUBMITTING, reserving
     its amount (the stored balance is reduced) and the order status already reflects it."""
     checked: list[RefundRequest] = []
+    spy = FaultyGateway(world.stripe, inner=world.gateway)
 
-    def at_the_call(request: RefundRequest) -> None:
+    def at_the_call() -> None:
+        request = spy.created[-1]
         stored = world.order()
         refund = stored.refund(quote.refund_id)
         assert refund.status is RefundStatus.SUBMITTING
@@ -414,7 +416,7 @@ def test_refund_is_written_ahead_as_submitting_before_stripe_is_called(
         assert world.stripe_refunds() == []
         checked.append(request)
 
-    spy = SpyGateway(world.gateway, before_create=at_the_call)
+    spy.before_create.append(at_the_call)
     service = world.another_service(gateway=spy)
     quote = service.quote(ORDER_ID, owner, usd("30.00"))
 

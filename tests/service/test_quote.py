@@ -21,8 +21,7 @@ from kanorio_refunds import (
 )
 from kanorio_refunds.domain import RefundOrigin
 from kanorio_refunds.errors import AmountExceedsRefundable, CurrencyMismatch, NotesRequired
-
-from .support import NET, ORDER_ID, TOTAL, World, eur, usd
+from tests.support.world import NET, ORDER_ID, TOTAL, World, cents, eur, usd
 
 
 def test_partial_quote_shows_amount_reason_notes_balances_and_status(
@@ -137,7 +136,7 @@ def test_a_webhook_echo_does_not_change_an_open_quote(
     before = world.service.quote(ORDER_ID, owner, usd("20.00"))
     version = world.order().version
 
-    effects = {o.effect for o in world.apply_new_events()}
+    effects = {o.effect for o in world.deliver_new()}
 
     assert world.order().version > version
     assert effects <= {EventEffect.UNCHANGED}
@@ -147,7 +146,7 @@ def test_a_webhook_echo_does_not_change_an_open_quote(
 def test_quote_imports_a_dashboard_refund_first(world: World, order: Order, owner: Actor) -> None:
     """F1, B4: a refund made in the Stripe dashboard is recorded on the order (origin EXTERNAL)
     before quoting, so the refundable balance already excludes it."""
-    made_at_stripe = world.dashboard_refund(2_000)
+    made_at_stripe = world.dashboard_refund(cents(2_000))
 
     quote = world.service.quote(ORDER_ID, owner, FULL)
 
@@ -171,7 +170,7 @@ def test_quote_above_the_live_balance_is_refused_with_the_balance(
 ) -> None:
     """F1, A3, B4: after a dashboard refund of 20.00 the live balance is 75.80, so 80.00 is
     refused, and the error carries the balance."""
-    world.dashboard_refund(2_000)
+    world.dashboard_refund(cents(2_000))
 
     with pytest.raises(AmountExceedsRefundable) as info:
         world.service.quote(ORDER_ID, owner, usd("80.00"))

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from kanorio_refunds import ActivityKind, Actor, Order, OrderStatus, RefundQuote, RefundStatus
-from kanorio_refunds.domain import GatewayRefund
-from kanorio_refunds.domain._payment import RefundRequest
-from kanorio_refunds.errors import GatewayProtocolError, GatewayRejected, GatewayUnavailable
+from kanorio_refunds.errors import GatewayRejected, GatewayUnavailable
 from kanorio_refunds.testing.fake_stripe import Fault
-
-from .support import NET, ORDER_ID, SpyGateway, World, reserved_minor, stored_refundable, usd
+from tests.support.gateway import Answer
+from tests.support.world import NET, ORDER_ID, World, reserved_minor, stored_refundable, usd
 
 #: Faults after which Stripe certainly holds no refund.
 NOTHING_HAPPENED = [Fault.CONNECTION_ERROR, Fault.RATE_LIMITED, Fault.SERVER_ERROR, Fault.CONFLICT]
@@ -83,18 +81,6 @@ def test_processing_the_same_quote_again_adopts_the_timed_out_refund(
     _assert_one_stripe_refund_of_our_refund(world, quote)
 
 
-def test_sync_adopts_the_timed_out_refund(world: World, order: Order, owner: Actor) -> None:
-    """L2: sync finds the refund at Stripe by our metadata and adopts it without a new POST."""
-    quote = _fail_once(world, owner, Fault.TIMEOUT_AFTER_CREATE)
-
-    synced = world.service.sync(ORDER_ID)
-
-    assert synced == world.order()
-    assert len(world.create_requests()) == 1
-    _assert_one_stripe_refund_of_our_refund(world, quote)
-    assert world.service.sync(ORDER_ID) == synced  # idempotent
-
-
 @pytest.mark.parametrize("fault", NOTHING_HAPPENED, ids=lambda f: f.value)
 def test_failed_call_leaves_the_refund_submitting_and_nothing_at_stripe(
     world: World, order: Order, owner: Actor, fault: Fault
@@ -114,7 +100,7 @@ def test_failed_call_leaves_the_refund_submitting_and_nothing_at_stripe(
 def test_sync_resubmits_with_the_same_key(
     world: World, order: Order, owner: Actor, fault: Fault
 ) -> None:
-    """L2: sync sends a refund Stripe certainly does not hold again, with the same idempotency
+    """L1, L2: sync sends a refund Stripe certainly does not hold again, with the same idempotency
     key; in the end exactly one Stripe refund exists, matching our record."""
     quote = _fail_once(world, owner, fault)
 
@@ -183,36 +169,10 @@ def test_webhook_of_the_timed_out_refund_resolves_it(
     its metadata and resolves it without a sync and without a second Stripe refund."""
     quote = _fail_once(world, owner, Fault.TIMEOUT_AFTER_CREATE)
 
-    world.apply_new_events()
+    world.deliver_new()
 
     _assert_one_stripe_refund_of_our_refund(world, quote)
     assert len(world.create_requests()) == 1
-
-
-def test_dispute_between_write_ahead_and_stripe_call_fails_the_refund(
-    world: World, order: Order, owner: Actor
-) -> None:
-    """L3: a dispute opened after the write-ahead but before the call is refused by Stripe
-    itself (charge_disputed): the refund is FAILED, the order PAID, and processing the quote
-    again does not retry it."""
-    opened: list[bool] = []
-
-    def dispute_now(_: object) -> None:
-        if not opened:
-            opened.append(True)
-            world.stripe.open_dispute(world.pi())
-
-    service = world.another_service(gateway=SpyGateway(world.gateway, before_create=dispute_now))
-    quote = service.quote(ORDER_ID, owner, usd("30.00"))
-
-    with pytest.raises(GatewayRejected) as info:
-        service.process(quote, owner)
-
-    assert info.value.gateway_code == "charge_disputed"
-    assert world.order().refund(quote.refund_id).status is RefundStatus.FAILED
-    assert world.order().status is OrderStatus.PAID
-    assert service.process(quote, owner).status is RefundStatus.FAILED
-    assert world.stripe_refunds() == []
 
 
 # ------------------------------------------------------------------------------------- L3
@@ -323,12 +283,8 @@ def test_an_unreadable_create_answer_is_an_unknown_outcome(
     refund stays SUBMITTING and reserved, the caller hears gateway_unavailable, and sync adopts
     the refund Stripe made — one refund at Stripe, never two."""
 
-    class Garbled(SpyGateway):
-        def create_refund(self, request: RefundRequest) -> GatewayRefund:
-            super().create_refund(request)
-            raise GatewayProtocolError("Stripe refund has an unknown status 'weird'")
-
-    service = world.another_service(gateway=Garbled(world.gateway))
+    world.gateway.arm_fault("create", Answer.UNREADABLE)
+    service = world.service
     quote = service.quote(ORDER_ID, owner, usd("30.00"))
     with pytest.raises(GatewayUnavailable) as caught:
         service.process(quote, owner)
