@@ -28,7 +28,7 @@ from kanorio_refunds.signed_quotes import (
     _Key,
 )
 from kanorio_refunds.testing import strategies as kst
-from tests.service.support import OWNER, World, usd
+from tests.support.world import OWNER, World, usd
 
 SECRET = "k7R2-secret-for-tests-only-0123456789abcdef"
 OTHER_SECRET = b"another-installation-secret-\x00\x01\x02\x03-456789"
