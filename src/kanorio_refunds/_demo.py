@@ -12,26 +12,21 @@ and reads the demo's ``ManualClock``; the app server processes reach both over l
 (``LoopbackStripe``): the real ``stripe`` SDK and ``StripeGateway`` talk to the simulator as
 they would to Stripe, and ``LoopbackClock`` reads the same clock. Only 127.0.0.1 is ever used.
 
-``LoopbackStripe``, ``loopback_gateway`` and ``LoopbackClock`` are also what this library's
-multi-process tests use to run several OS processes against one simulated Stripe.
+``LoopbackStripe``, ``loopback_gateway`` and ``LoopbackClock`` live in
+``kanorio_refunds.testing.stripe_server`` (the simulator as a server).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
-import threading
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TextIO
-from urllib.parse import urlsplit
+from typing import Final, TextIO
 
 from kanorio_refunds.adapters._stripe_json import parse_event
 from kanorio_refunds.adapters.clock import ManualClock
@@ -51,186 +46,15 @@ from kanorio_refunds.domain._refund import Refund
 from kanorio_refunds.errors import RefundError
 from kanorio_refunds.service import RefundService
 from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, stripe_paid_order
+from kanorio_refunds.testing.stripe_server import LoopbackClock, LoopbackStripe, loopback_gateway
 
-if TYPE_CHECKING:
-    from kanorio_refunds.adapters.stripe import StripeGateway
-
-__all__ = ["LoopbackClock", "LoopbackStripe", "loopback_gateway", "run"]
+__all__ = ["run"]
 
 SITE = SiteId("sunrise-yoga")
 OWNER = Actor(ActorId("maya (owner)"), {SITE: Role.OWNER})
 OUTSIDER = Actor(ActorId("leo (admin of another site)"), {SiteId("other-site"): Role.OWNER})
 
-_LOOPBACK: Final = "127.0.0.1"
-_CLOCK_PATH: Final = "/_kanorio/clock"
 _CHILD_TIMEOUT_SECONDS: Final = 120
-
-
-# ---------------------------------------------------------------------------------------------
-# One Stripe (and one clock) for several processes, over loopback HTTP
-# ---------------------------------------------------------------------------------------------
-
-#: ``interrupt(stage, operation)``: called by the server thread when a request arrives
-#: (``"received"``, before the simulator sees it) and once the simulator answered
-#: (``"answered"``). Return True to lose the answer: the connection closes without a reply, as
-#: when the client process dies or the network fails.
-Interrupt = Callable[[str, str], bool]
-
-
-class LoopbackStripe:
-    """``FakeStripe`` served over HTTP on 127.0.0.1, for other processes' ``StripeGateway``.
-
-    Requests go through ``testing.stripe_http.FakeStripeHTTPClient``, so they are decoded and
-    checked against Stripe's OpenAPI subset exactly as in-process SDK traffic is, and answered
-    by the one simulator in this process. ``url`` is the base address for the SDK
-    (``loopback_gateway(url)``). ``clock`` (optional) is served at ``/_kanorio/clock`` for
-    ``LoopbackClock``. ``interrupt`` (see ``Interrupt``) lets a test lose an answer or kill the
-    client at an exact point. Use as a context manager.
-    """
-
-    def __init__(self, model: FakeStripe, *, clock: Callable[[], datetime] | None = None) -> None:
-        from kanorio_refunds.testing.stripe_http import FakeStripeHTTPClient
-
-        self.model = model
-        self.transport = FakeStripeHTTPClient(model)
-        self.clock = clock
-        self.interrupt: Interrupt | None = None
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="loopback-stripe", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://{_LOOPBACK}:{self._server.server_address[1]}"
-
-    def __enter__(self) -> LoopbackStripe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, owner: LoopbackStripe) -> None:
-        super().__init__((_LOOPBACK, 0), _Handler)
-        self.owner = owner
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client killed mid-request (what the crash tests and the demo do) resets its
-        # connection: expected, not worth a traceback.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._relay("GET")
-
-    def do_POST(self) -> None:
-        self._relay("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # quiet: the demo's output is the walkthrough
-
-    def _relay(self, method: str) -> None:
-        import stripe
-
-        server = self.server
-        assert isinstance(server, _Server)
-        owner = server.owner
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        path = urlsplit(self.path).path
-        if method == "GET" and path == _CLOCK_PATH and owner.clock is not None:
-            self._answer(200, json.dumps({"now": owner.clock().isoformat()}), {})
-            return
-        operation = f"{method} {path}"
-        if owner.interrupt is not None and owner.interrupt("received", operation):
-            self.close_connection = True
-            return
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-        try:
-            text, status, response_headers = owner.transport.request(
-                method, f"https://api.stripe.com{self.path}", headers, body
-            )
-        except stripe.APIConnectionError:
-            # A simulated network fault (e.g. Fault.TIMEOUT_AFTER_CREATE): no answer at all.
-            self.close_connection = True
-            return
-        except AssertionError as e:  # off-spec traffic: say so loudly to the client
-            self._answer(
-                400,
-                json.dumps(
-                    {"error": {"type": "invalid_request_error", "message": f"off-spec: {e}"}}
-                ),
-                {},
-            )
-            return
-        if owner.interrupt is not None and owner.interrupt("answered", operation):
-            self.close_connection = True
-            return
-        self._answer(status, text, dict(response_headers))
-
-    def _answer(self, status: int, text: str, headers: dict[str, str]) -> None:
-        data = text.encode("utf-8")
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def loopback_gateway(url: str) -> StripeGateway:
-    """A ``StripeGateway`` whose real ``stripe`` SDK talks to a ``LoopbackStripe`` at ``url``
-    (127.0.0.1 only; proxies from the environment are ignored)."""
-    import requests
-    import stripe
-
-    from kanorio_refunds.adapters.stripe import StripeGateway
-    from kanorio_refunds.testing.stripe_http import FAKE_API_KEY
-
-    _require_loopback(url)
-    session = requests.Session()
-    session.trust_env = False  # never route loopback traffic through a configured proxy
-    client = stripe.StripeClient(
-        FAKE_API_KEY,
-        base_addresses={"api": url},
-        http_client=stripe.RequestsClient(session=session, timeout=60),
-        max_network_retries=0,
-    )
-    return StripeGateway(client=client)
-
-
-class LoopbackClock:
-    """``ports.Clock`` reading the clock a ``LoopbackStripe`` serves: one time for every process
-    of the demo, and the simulator's."""
-
-    def __init__(self, url: str) -> None:
-        _require_loopback(url)
-        self._url = url + _CLOCK_PATH
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def now(self) -> datetime:
-        """The shared clock's time."""
-        with self._opener.open(self._url, timeout=30) as answer:
-            return datetime.fromisoformat(json.load(answer)["now"])
-
-
-def _require_loopback(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname != _LOOPBACK:
-        raise ValueError(f"loopback only: expected http://{_LOOPBACK}:<port>, got {url!r}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """App server processes for the multi-process tests: a ``RefundService`` of their own on the
 shared SQL database, whose ``StripeGateway`` (the real ``stripe`` SDK) talks over 127.0.0.1 to
-the one Stripe simulator the test process serves (``kanorio_refunds._demo.LoopbackStripe``).
+the one Stripe simulator the test process serves
+(``kanorio_refunds.testing.stripe_server.LoopbackStripe``).
 
 As a command (``python -m tests.sql._worker COMMAND ...``), for the kill tests:
 
@@ -18,12 +19,12 @@ import json
 import sys
 from typing import Any
 
-from kanorio_refunds._demo import loopback_gateway
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.adapters.sql import SqlOrderRepository, SqlProcessedEvents
 from kanorio_refunds.domain import Actor, ActorId, Money, OrderId, RefundQuote, Role, SiteId
 from kanorio_refunds.errors import RefundError
 from kanorio_refunds.service import RefundService
+from kanorio_refunds.testing.stripe_server import loopback_gateway
 from tests.sql.support import open_engine
 
 SITE = SiteId("shop")

@@ -35,7 +35,6 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from kanorio_refunds._demo import LoopbackStripe
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.domain import (
     METADATA_REFUND_ID,
@@ -47,6 +46,7 @@ from kanorio_refunds.domain import (
 )
 from kanorio_refunds.service import RefundService
 from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, stripe_paid_order
+from kanorio_refunds.testing.stripe_server import LoopbackStripe
 from tests.sql._worker import SITE, race_worker
 from tests.sql.conftest import in_ci
 from tests.sql.support import Store, file_store, postgres_store
