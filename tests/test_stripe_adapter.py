@@ -270,23 +270,20 @@ def test_settings_are_readable(model: FakeStripe) -> None:
 
 
 def test_what_goes_on_the_wire(model: FakeStripe, transports: list[FakeStripeHTTPClient]) -> None:
-    """L1, N4: the PaymentIntent is read with latest_charge.balance_transaction expanded,
-    refunds are listed 100 a page, and the refund POST carries exactly Stripe's parameters with
-    our idempotency key as the Idempotency-Key header; every request pins API 2023-08-16."""
+    """L1, N4: the PaymentIntent is read with latest_charge.balance_transaction and
+    latest_charge.refunds expanded (one request: issue 10), and the refund POST carries exactly
+    Stripe's parameters with our idempotency key as the Idempotency-Key header; every request
+    pins API 2023-08-16."""
     gateway, transport = _gateway(model, transports)
     order = _order(model)
 
     gateway.fetch_payment(_pi(order), None)
     gateway.create_refund(_request(order))
 
-    read, listing, create = transport.requests
+    read, create = transport.requests
     assert (read.operation, read.params) == (
         "GET /v1/payment_intents/{intent}",
-        {"expand": ["latest_charge.balance_transaction"]},
-    )
-    assert (listing.operation, listing.params) == (
-        "GET /v1/refunds",
-        {"payment_intent": _pi(order), "limit": 100},
+        {"expand": ["latest_charge.balance_transaction", "latest_charge.refunds"]},
     )
     assert create.operation == "POST /v1/refunds"
     assert create.params == {
@@ -344,18 +341,17 @@ def test_connect_refund_options_are_sent_only_when_set(
 def test_charge_only_payments_read_the_charge(
     model: FakeStripe, transports: list[FakeStripeHTTPClient]
 ) -> None:
-    """B4: with only a Charge id, the Charge is read with its balance_transaction expanded and
-    refunds are listed by charge."""
+    """B4: with only a Charge id, the Charge is read with its balance_transaction and refunds
+    expanded, in one request."""
     gateway, transport = _gateway(model, transports)
     order = _order(model)
     assert order.payment is not None
 
     snapshot = gateway.fetch_payment(None, order.payment.charge_id)
 
-    read, listing = transport.requests
+    (read,) = transport.requests
     assert read.operation == "GET /v1/charges/{charge}"
-    assert read.params == {"expand": ["balance_transaction"]}
-    assert listing.params == {"charge": order.payment.charge_id, "limit": 100}
+    assert read.params == {"expand": ["balance_transaction", "refunds"]}
     assert snapshot.record == order.payment
 
 
@@ -363,7 +359,7 @@ def test_disputes_are_listed_for_a_disputed_charge_with_the_gateways_options(
     model: FakeStripe, transports: list[FakeStripeHTTPClient]
 ) -> None:
     """E5: for a charge Stripe flags disputed, GET /v1/disputes?charge=…&limit=100 is read
-    (between the payment and the refunds), with the gateway's version and account."""
+    (after the payment, which brought its refunds), with the gateway's version and account."""
     gateway, transport = _gateway(model, transports, stripe_account="acct_1Kanorio")
     order = _order(model)
     assert order.payment is not None
@@ -376,7 +372,6 @@ def test_disputes_are_listed_for_a_disputed_charge_with_the_gateways_options(
     assert [r.operation for r in transport.requests] == [
         "GET /v1/payment_intents/{intent}",
         "GET /v1/disputes",
-        "GET /v1/refunds",
     ]
     disputes = transport.requests[1]
     assert disputes.params == {"charge": order.payment.charge_id, "limit": 100}
@@ -397,7 +392,8 @@ def test_connect_account_is_sent_on_every_request_and_page(
     snapshot = gateway.fetch_payment(_pi(order), None)
 
     assert len(snapshot.refunds) == 102
-    assert len(transport.requests_to("GET /v1/refunds")) == 2
+    # 10 come with the payment, the other 92 on one page.
+    assert len(transport.requests_to("GET /v1/refunds")) == 1
     assert {r.stripe_account for r in transport.requests} == {"acct_1Kanorio"}
     assert model.requests[-1].stripe_account == "acct_1Kanorio"
 

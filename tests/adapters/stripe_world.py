@@ -46,9 +46,10 @@ def gateway(
     return StripeGateway(client=client, **options), transport
 
 
-def paid_order(model: FakeStripe, *, disputed: bool = False) -> Order:
+def paid_order(model: FakeStripe, *, disputed: bool = False, refunds: int = 0) -> Order:
     """A paid 100.00 USD order; with ``disputed``, its charge has a (won) dispute, so a read
-    of it lists disputes too."""
+    of it lists disputes too; with ``refunds``, that many refunds of 0.01 at Stripe (more than
+    10, and a read lists refunds beyond the 10 that come expanded with the charge)."""
     order = stripe_paid_order(
         model,
         order_id="ord_1",
@@ -59,6 +60,10 @@ def paid_order(model: FakeStripe, *, disputed: bool = False) -> Order:
     if disputed:
         model.open_dispute(intent_of(order))
         model.close_dispute(intent_of(order), "won")
+    for i in range(refunds):
+        model.create_refund(
+            {"payment_intent": intent_of(order), "amount": 1}, idempotency_key=f"world-{i}"
+        )
     return order
 
 

@@ -145,11 +145,17 @@ def _world() -> tuple[FakeStripe, Order, dict[str, Any]]:
     order = paid_order(model, disputed=True)
     pi = intent_of(order)
     model.create_refund({"payment_intent": pi, "amount": 500}, idempotency_key="fuzz-1")
-    intent = model.retrieve_payment_intent(pi, expand=["latest_charge.balance_transaction"])
+    for i in range(11):  # more than come with the payment: the refunds are listed too
+        model.create_refund({"payment_intent": pi, "amount": 1}, idempotency_key=f"fuzz-more-{i}")
+    intent = model.retrieve_payment_intent(
+        pi, expand=["latest_charge.balance_transaction", "latest_charge.refunds"]
+    )
     charge = intent["latest_charge"]
     real = {
         RETRIEVE_INTENT: intent,
-        RETRIEVE_CHARGE: model.retrieve_charge(charge["id"], expand=["balance_transaction"]),
+        RETRIEVE_CHARGE: model.retrieve_charge(
+            charge["id"], expand=["balance_transaction", "refunds"]
+        ),
         LIST_REFUNDS: model.list_refunds(payment_intent=pi),
         LIST_DISPUTES: model.list_disputes(charge=charge["id"]),
         CREATE_REFUND: model.refunds_of(pi)[0],

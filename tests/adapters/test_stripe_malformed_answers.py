@@ -81,7 +81,10 @@ OPERATIONS = (RETRIEVE_INTENT, RETRIEVE_CHARGE, LIST_REFUNDS, LIST_DISPUTES, CRE
 
 def _act(model: FakeStripe, transports: list[FakeStripeHTTPClient], operation: str) -> Any:
     """Call the gateway method that sends ``operation``; return the gateway's transport."""
-    order = paid_order(model, disputed=operation == LIST_DISPUTES)
+    # Up to 10 refunds come with the payment (issue 10): the listing is asked for beyond that.
+    order = paid_order(
+        model, disputed=operation == LIST_DISPUTES, refunds=11 if operation == LIST_REFUNDS else 0
+    )
     stripe_gateway, transport = gateway(model, transports)
     assert order.payment is not None
 
@@ -171,13 +174,13 @@ def test_a_list_page_naming_another_url_is_never_followed(
 ) -> None:
     """B4 (issue 9 item 2): pages are asked for by the gateway itself (``starting_after`` the last
     id, same path and options), never at the ``url`` an answer names."""
-    order = paid_order(model)
-    for i in range(3):
-        model.create_refund(
-            {"payment_intent": intent_of(order), "amount": 1}, idempotency_key=f"{i}"
-        )
+    order = paid_order(model, refunds=13)
+    assert order.payment is not None
     stripe_gateway, transport = gateway(model, transports)
-    first_page = model.list_refunds(payment_intent=intent_of(order), limit=2)
+    newest = model.list_refunds(payment_intent=intent_of(order), limit=10)
+    first_page = model.list_refunds(
+        charge=order.payment.charge_id, limit=2, starting_after=newest["data"][-1]["id"]
+    )
     first_page["url"] = "/v1/customers"
     transport.inject_http_response(200, first_page, operation=LIST_REFUNDS)
 
@@ -186,11 +189,11 @@ def test_a_list_page_naming_another_url_is_never_followed(
     listings = transport.requests_to(LIST_REFUNDS)
     assert [r.path for r in listings] == ["/v1/refunds", "/v1/refunds"]
     assert listings[1].params == {
-        "payment_intent": intent_of(order),
+        "charge": order.payment.charge_id,
         "limit": 100,
         "starting_after": first_page["data"][-1]["id"],
     }
-    assert len(snapshot.refunds) == 3
+    assert len(snapshot.refunds) == 13
 
 
 def test_a_listing_that_repeats_itself_ends_as_a_protocol_error(
@@ -198,10 +201,10 @@ def test_a_listing_that_repeats_itself_ends_as_a_protocol_error(
 ) -> None:
     """B4 (issue 9 item 2): a page answered again and again (has_more forever) is refused as soon as
     an id comes back, not paged forever."""
-    order = paid_order(model)
-    model.create_refund({"payment_intent": intent_of(order), "amount": 1}, idempotency_key="k")
+    order = paid_order(model, refunds=11)
     stripe_gateway, transport = gateway(model, transports)
-    page = model.list_refunds(payment_intent=intent_of(order))
+    newest = model.list_refunds(payment_intent=intent_of(order), limit=10)["data"]
+    page = model.list_refunds(payment_intent=intent_of(order), starting_after=newest[-1]["id"])
     page["has_more"] = True
     transport.inject_http_response(200, page, operation=LIST_REFUNDS, times=50)
 
@@ -216,7 +219,7 @@ def test_a_listing_of_another_payments_refunds_is_a_protocol_error(
 ) -> None:
     """B4: refunds of another payment in the answer would be imported on this order as made in
     the dashboard; such an answer is refused instead."""
-    order = paid_order(model)
+    order = paid_order(model, refunds=11)
     other = model.create_payment(5_000, "usd", stripe_fee=100)
     model.create_refund({"payment_intent": other["id"], "amount": 100}, idempotency_key="o")
     stripe_gateway, transport = gateway(model, transports)
@@ -224,7 +227,7 @@ def test_a_listing_of_another_payments_refunds_is_a_protocol_error(
         200, model.list_refunds(payment_intent=other["id"]), operation=LIST_REFUNDS
     )
 
-    with pytest.raises(GatewayProtocolError, match="another payment_intent"):
+    with pytest.raises(GatewayProtocolError, match="another charge"):
         stripe_gateway.fetch_payment(intent_of(order), None)
 
 

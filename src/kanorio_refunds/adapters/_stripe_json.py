@@ -6,7 +6,8 @@ functions, so they agree by construction and the port contract tests check the r
 
 Whatever Stripe sends, the readers (``stripe_object``, ``list_page``, ``created_refund``,
 ``parse_payment``, ``parse_refund``, ``refunds_oldest_first``, ``latest_charge_of``,
-``disputed_charge_id``, ``parse_event``) raise only ``GatewayProtocolError`` for data they cannot
+``charge_refunds``, ``disputed_charge_id``, ``parse_event``) raise only ``GatewayProtocolError``
+for data they cannot
 read (not an object, another object than the one asked for, a missing field, a float amount, an
 unknown currency); ``latest_charge_of`` also raises ``GatewayUnavailable`` for a PaymentIntent
 without a charge yet. The port promises nothing else. Their errors are chained to nothing and
@@ -379,6 +380,25 @@ def list_page(
             if named is not None and named != owner_id:
                 raise GatewayProtocolError(f"the list of {kind}s holds one of another {field}")
     return list(data), has_more
+
+
+@_reader("charge's refunds")
+def charge_refunds(charge: Mapping[str, Any]) -> tuple[ChargeId, list[Mapping[str, Any]], bool]:
+    """The first page of a charge's refunds, read with the charge (``expand[]=refunds``, or
+    ``latest_charge.refunds`` on a PaymentIntent): ``(charge id, refunds newest first,
+    has_more)``. With ``has_more`` the rest is listed by ``GET /v1/refunds?charge=…`` starting
+    after the last refund given here (Stripe's sub-lists hold the newest few only).
+
+    Reading the refunds with the payment makes a live read one round trip (issue 10); the page
+    is checked like any listing (``list_page``: refunds of this charge only). A charge whose
+    ``refunds`` was not expanded is a ``GatewayProtocolError``: the refunds were asked for.
+    """
+    charge_id = ChargeId(_sendable_id(_field(charge, "id", "charge"), "charge"))
+    listing = charge.get("refunds")
+    if listing is None:
+        raise GatewayProtocolError("the charge's refunds were not expanded")
+    data, has_more = list_page(listing, "refund", owner=("charge", charge_id))
+    return charge_id, data, has_more
 
 
 @_reader("created refund")

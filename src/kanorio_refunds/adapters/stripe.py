@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from kanorio_refunds.adapters._stripe_json import (
+    charge_refunds,
     created_refund,
     disputed_charge_id,
     error_from_stripe,
@@ -89,6 +90,9 @@ _INSTALL_HINT: Final = (
 # Longest piece of Stripe's own text copied into our messages (an unreadable body can be big).
 _MAX_DETAIL: Final = 300
 _PAGE_SIZE: Final = 100
+# A live read is one request (issue 10): the charge comes with its fees and its first refunds.
+_INTENT_EXPANSIONS: Final = ("latest_charge.balance_transaction", "latest_charge.refunds")
+_CHARGE_EXPANSIONS: Final = ("balance_transaction", "refunds")
 # A bound on one listing (a million refunds or disputes of one payment): an answer that keeps
 # saying "more" with fresh ids would otherwise page forever.
 _MAX_PAGES: Final = 10_000
@@ -273,11 +277,13 @@ class StripeGateway:
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> LivePayment:
-        """The payment as Stripe has it now (B4): the PaymentIntent with
-        ``latest_charge.balance_transaction`` expanded (or the Charge with its
-        ``balance_transaction``, when only a charge is known), the charge's disputes when Stripe
-        flags it disputed (E5: ``GET /v1/disputes?charge=…``, see ``_stripe_json``), and
-        every refund of it.
+        """The payment as Stripe has it now (B4), in one request for a payment with up to 10
+        refunds: the PaymentIntent with ``latest_charge.balance_transaction`` and
+        ``latest_charge.refunds`` expanded (or the Charge with its ``balance_transaction`` and
+        ``refunds``, when only a charge is known). Stripe's expanded ``refunds`` holds the 10
+        newest; more are listed 100 a page (``GET /v1/refunds?charge=…&starting_after=…``).
+        A charge Stripe flags disputed costs one request more: its disputes (E5:
+        ``GET /v1/disputes?charge=…``, see ``_stripe_json``).
 
         Every answer is checked to be what was asked for (the PaymentIntent or Charge of that
         id, lists of refunds and disputes of that payment); anything else is a
@@ -289,7 +295,7 @@ class StripeGateway:
                 self._request(
                     lambda: client.v1.payment_intents.retrieve(
                         pi_id,
-                        params={"expand": ["latest_charge.balance_transaction"]},
+                        params={"expand": list(_INTENT_EXPANSIONS)},
                         options=self._options(),
                     )
                 ),
@@ -302,7 +308,7 @@ class StripeGateway:
             charge = stripe_object(
                 self._request(
                     lambda: client.v1.charges.retrieve(
-                        ch_id, params={"expand": ["balance_transaction"]}, options=self._options()
+                        ch_id, params={"expand": list(_CHARGE_EXPANSIONS)}, options=self._options()
                     )
                 ),
                 "charge",
@@ -313,8 +319,11 @@ class StripeGateway:
         disputed_charge = disputed_charge_id(charge)
         disputes = None if disputed_charge is None else self._all_disputes(disputed_charge)
         record = parse_payment(charge, payment_intent_id, disputes)
-        refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
-        return LivePayment(record=record, refunds=refunds)
+        of_charge, first_page, has_more = charge_refunds(charge)
+        refunds = list(first_page)
+        if has_more:
+            refunds += self._all_refunds(None, of_charge, after=first_page[-1]["id"])
+        return LivePayment(record=record, refunds=refunds_oldest_first(refunds))
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds (L1, N4, M3): the amount in Stripe's units, Stripe's reason, our
@@ -348,13 +357,20 @@ class StripeGateway:
         """Every refund of the payment, oldest first (``GET /v1/refunds``, every page)."""
         if not (payment_intent_id or charge_id):
             raise no_payment_reference()
-        return self._all_refunds(payment_intent_id, charge_id if not payment_intent_id else None)
+        listed = self._all_refunds(payment_intent_id, charge_id if not payment_intent_id else None)
+        return refunds_oldest_first(listed)
 
     # ------------------------------------------------------------------ internals
 
     def _all_refunds(
-        self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
-    ) -> tuple[GatewayRefund, ...]:
+        self,
+        payment_intent_id: PaymentIntentId | None,
+        charge_id: ChargeId | None,
+        *,
+        after: str | None = None,
+    ) -> list[Mapping[str, Any]]:
+        """Every refund of the payment (as Stripe's dicts, newest first), or with ``after``
+        only those older than that refund (the rest of a charge's expanded ``refunds``)."""
         params: RefundListParams = {"limit": _PAGE_SIZE}
         owner: tuple[str, str]
         if payment_intent_id:
@@ -373,7 +389,7 @@ class StripeGateway:
             )
             return client.v1.refunds.list(params=page_params, options=self._options())
 
-        return refunds_oldest_first(self._every_page(page, "refund", owner))
+        return self._every_page(page, "refund", owner, after=after)
 
     def _all_disputes(self, charge_id: ChargeId) -> list[Mapping[str, Any]]:
         """Every dispute of the charge (``GET /v1/disputes``, every page), as plain dicts."""
@@ -389,7 +405,12 @@ class StripeGateway:
         return self._every_page(page, "dispute", ("charge", charge_id))
 
     def _every_page(
-        self, page: Callable[[str | None], object], kind: str, owner: tuple[str, str]
+        self,
+        page: Callable[[str | None], object],
+        kind: str,
+        owner: tuple[str, str],
+        *,
+        after: str | None = None,
     ) -> list[Mapping[str, Any]]:
         """Every ``kind`` object of a Stripe list, page after page (``starting_after`` the last
         id of the previous page), each page read by ``list_page``.
@@ -400,8 +421,7 @@ class StripeGateway:
         object already listed, or more than ``_MAX_PAGES`` pages) is a
         ``GatewayProtocolError``."""
         items: list[Mapping[str, Any]] = []
-        seen: set[str] = set()
-        after: str | None = None
+        seen: set[str] = set() if after is None else {after}
         for _ in range(_MAX_PAGES):
             answer = self._request(functools.partial(page, after))
             data, has_more = list_page(answer, kind, owner=owner)

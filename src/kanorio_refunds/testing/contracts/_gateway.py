@@ -730,15 +730,23 @@ class PaymentGatewayContract:
         self, stripe: FakeStripe, gateway: PaymentGateway, fault: Fault, operation: str
     ) -> None:
         """L2, B4: a failing read of the payment or of its refunds is ``GatewayUnavailable``
-        (retryable); the next read works."""
+        (retryable); the next read works. Refunds beyond the 10 that come with the payment are
+        listed (issue 10), so the payment here has 11."""
         order = _order(stripe)
+        for i in range(11):
+            stripe.create_refund(
+                {"payment_intent": _pi(order), "amount": 1}, idempotency_key=f"{i}"
+            )
         stripe.inject_fault(fault, operation=operation)
 
         with pytest.raises(GatewayUnavailable) as info:
             gateway.fetch_payment(_pi(order), None)
 
         assert info.value.retryable is True
-        assert gateway.fetch_payment(_pi(order), None).record == order.payment
+        again = gateway.fetch_payment(_pi(order), None)
+        assert order.payment is not None
+        assert again.record.captured == order.payment.captured
+        assert len(again.refunds) == 11
 
     def test_fault_on_charge_read_is_unavailable(
         self, stripe: FakeStripe, gateway: PaymentGateway
@@ -773,18 +781,19 @@ class PaymentGatewayContract:
         assert [r.id for r in by_charge.refunds] == expected
         assert by_intent.record.amount_refunded == Money.from_minor(205, "USD")
         pages = _calls(stripe, "list_refunds")
-        assert len(pages) == 2 * 3  # two reads of three pages (100 + 100 + 5)
-        # Stripe lists newest first: the first page ends with the 106th oldest refund.
-        assert [p.params.get("starting_after") for p in pages[:3]] == [
-            None,
-            expected[105],
-            expected[5],
+        # Two reads of 10 refunds with the payment (issue 10), then two pages (100 + 95).
+        assert len(pages) == 2 * 2
+        # Stripe lists newest first: the first page starts after the 10 newest.
+        assert [p.params.get("starting_after") for p in pages[:2]] == [
+            expected[195],
+            expected[95],
         ]
 
     def test_exactly_one_full_page_is_one_request(
         self, stripe: FakeStripe, gateway: PaymentGateway
     ) -> None:
-        """B4: exactly 100 refunds need one page only (``has_more`` is false)."""
+        """B4: exactly 100 refunds need one page only (``has_more`` is false): 10 come with
+        the payment, 90 on the page."""
         order = _order(stripe)
         for i in range(100):
             stripe.create_refund(

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from kanorio_refunds.adapters._stripe_json import (
+    charge_refunds,
     disputed_charge_id,
     error_from_stripe,
     latest_charge_of,
@@ -78,18 +79,23 @@ class FakeStripeGateway:
     def fetch_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> LivePayment:
-        """Live payment data and every refund, like the Stripe adapter reads them (and, for a
-        charge Stripe flags disputed, its disputes: E5, see ``adapters._stripe_json``)."""
+        """Live payment data and every refund, read like the Stripe adapter reads them: one
+        retrieve with the charge's ``refunds`` expanded (its 10 newest), the rest listed 100 a
+        page, and for a charge Stripe flags disputed its disputes (E5, see
+        ``adapters._stripe_json``)."""
         if payment_intent_id:
             intent = _call(
                 lambda: self.stripe.retrieve_payment_intent(
-                    payment_intent_id, expand=["latest_charge.balance_transaction"]
+                    payment_intent_id,
+                    expand=["latest_charge.balance_transaction", "latest_charge.refunds"],
                 )
             )
             charge = latest_charge_of(intent)
         elif charge_id:
             charge = _call(
-                lambda: self.stripe.retrieve_charge(charge_id, expand=["balance_transaction"])
+                lambda: self.stripe.retrieve_charge(
+                    charge_id, expand=["balance_transaction", "refunds"]
+                )
             )
         else:
             raise no_payment_reference()
@@ -98,8 +104,12 @@ class FakeStripeGateway:
         if disputed_charge is not None:
             disputes = self._every_page(self.stripe.list_disputes, charge=disputed_charge)
         record = parse_payment(charge, payment_intent_id, disputes)
-        refunds = self._all_refunds(payment_intent_id, None if payment_intent_id else charge_id)
-        return LivePayment(record=record, refunds=refunds)
+        of_charge, refunds, has_more = charge_refunds(charge)
+        if has_more:
+            refunds = refunds + self._every_page(
+                self.stripe.list_refunds, charge=of_charge, after=refunds[-1]["id"]
+            )
+        return LivePayment(record=record, refunds=refunds_oldest_first(refunds))
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds with the request's idempotency key."""
@@ -133,10 +143,13 @@ class FakeStripeGateway:
         )
 
     @staticmethod
-    def _every_page(list_call: Callable[..., dict[str, Any]], **filters: Any) -> list[Any]:
-        """Every object of a FakeStripe listing, following ``has_more`` 100 at a time."""
+    def _every_page(
+        list_call: Callable[..., dict[str, Any]], *, after: str | None = None, **filters: Any
+    ) -> list[Any]:
+        """Every object of a FakeStripe listing (older than ``after``, if given), following
+        ``has_more`` 100 at a time."""
         collected: list[Any] = []
-        cursor: str | None = None
+        cursor = after
         while True:
             page = _call(functools.partial(list_call, **filters, limit=100, starting_after=cursor))
             collected.extend(page["data"])

@@ -431,7 +431,9 @@ class FakeStripe:
             params_of.read_params(id, expand),
             None,
             stripe_account,
-            lambda call: render(self._get(kind, id, "id"), expand, self._objects.__getitem__),
+            lambda call: render(
+                self._get(kind, id, "id"), expand, self._objects.__getitem__, self._sublist
+            ),
         )
 
     def list_refunds(
@@ -883,8 +885,17 @@ class FakeStripe:
         ids_page, has_more = page(ids, listed.seq, checked.limit, after=after, before=before)
         expand = [p.removeprefix("data.") for p in checked.expand]
         lookup = self._objects.__getitem__
-        data = [render(self._objects[i], expand, lookup) for i in ids_page]
+        data = [render(self._objects[i], expand, lookup, self._sublist) for i in ids_page]
         return shapes.list_page(data, has_more, f"/v1/{kind}s")
+
+    def _sublist(self, owner_id: str, field: str) -> JsonDict:
+        """A charge's expanded ``refunds``: its ``SUBLIST_SIZE`` newest refunds, newest first
+        (from the charge's index: the cost of the page, not of every refund held)."""
+        assert field == "refunds"  # the only field of SUBLISTS
+        ids = self._charge_state[owner_id].refund_ids
+        ids_page, has_more = page(ids, self._kinds["refund"].seq, shapes.SUBLIST_SIZE)
+        data = [fresh(self._objects[i]) for i in ids_page]
+        return shapes.list_page(data, has_more, f"/v1/charges/{owner_id}/refunds")
 
     def _listed_ids(
         self, kind: str, charge: str | None, payment_intent: str | None
@@ -919,7 +930,7 @@ class FakeStripe:
             if key is not None:
                 self._idempotency.save(call.stripe_account, key, "create_refund", params, error=err)
             raise
-        response = render(refund, parsed.expand, self._objects.__getitem__)
+        response = render(refund, parsed.expand, self._objects.__getitem__, self._sublist)
         if key is not None:
             self._idempotency.save(
                 call.stripe_account, key, "create_refund", params, response=response

@@ -27,7 +27,7 @@ API_VERSION: Final = "2023-08-16"
 # Which fields of which object type may be expanded, and where expanded ids point to.
 EXPANDABLE: Final[Mapping[str, frozenset[str]]] = {
     "payment_intent": frozenset({"latest_charge"}),
-    "charge": frozenset({"balance_transaction", "payment_intent", "transfer"}),
+    "charge": frozenset({"balance_transaction", "payment_intent", "refunds", "transfer"}),
     "refund": frozenset(
         {
             "balance_transaction",
@@ -42,6 +42,17 @@ EXPANDABLE: Final[Mapping[str, frozenset[str]]] = {
     "transfer": frozenset({"source_transaction"}),
     "transfer_reversal": frozenset({"transfer", "source_refund"}),
 }
+
+# Fields that are lists included only when expanded (since API 2022-11-15 ``charge.refunds``):
+# the model builds them (``sublist``), as no stored object holds them.
+SUBLISTS: Final[Mapping[str, frozenset[str]]] = {"charge": frozenset({"refunds"})}
+
+#: How many objects an expanded sub-list holds (Stripe's default page size); the rest is
+#: listed with the list endpoint (``has_more`` says whether there is more).
+SUBLIST_SIZE: Final = 10
+
+#: ``sublist(owner_id, field)``: the expanded list object of that field of that object.
+Sublist = Callable[[str, str], JsonDict]
 
 _SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
@@ -80,28 +91,44 @@ def snapshot(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def render(obj: JsonDict, expand: Sequence[str], lookup: Callable[[str], JsonDict]) -> JsonDict:
+def render(
+    obj: JsonDict,
+    expand: Sequence[str],
+    lookup: Callable[[str], JsonDict],
+    sublist: Sublist | None = None,
+) -> JsonDict:
     """A fresh copy of ``obj`` with the ids named by the ``expand`` paths replaced by (fresh
-    copies of) the objects they name; ``lookup`` finds a stored object by id.
+    copies of) the objects they name; ``lookup`` finds a stored object by id, ``sublist``
+    builds an expanded sub-list (``SUBLISTS``: a charge's ``refunds``).
 
     A path that does not name an expandable field is refused like Stripe does (400 ``expand``).
     """
     out: JsonDict = fresh(obj)
     for path in checked_expand(list(expand)):
-        _expand(out, path.split("."), path, lookup)
+        _expand(out, path.split("."), path, lookup, sublist)
     return out
 
 
-def _expand(obj: JsonDict, parts: list[str], path: str, lookup: Callable[[str], JsonDict]) -> None:
+def _expand(
+    obj: JsonDict,
+    parts: list[str],
+    path: str,
+    lookup: Callable[[str], JsonDict],
+    sublist: Sublist | None,
+) -> None:
     field, rest = parts[0], parts[1:]
-    if field not in EXPANDABLE.get(obj.get("object", ""), frozenset()):
+    kind = obj.get("object", "")
+    if field not in EXPANDABLE.get(kind, frozenset()):
         raise invalid(f"This property cannot be expanded ({path}).", param="expand")
     value = obj.get(field)
     if isinstance(value, str):
         value = fresh(lookup(value))
         obj[field] = value
+    elif value is None and sublist is not None and field in SUBLISTS.get(kind, frozenset()):
+        value = sublist(obj["id"], field)
+        obj[field] = value
     if rest and isinstance(value, dict):
-        _expand(value, rest, path, lookup)
+        _expand(value, rest, path, lookup, sublist)
 
 
 def list_page(data: list[JsonDict], has_more: bool, url: str) -> JsonDict:
