@@ -261,3 +261,18 @@ class InvalidStoredData(RefundError):
     is guessed: the order is not returned."""
 
     code = "invalid_stored_data"
+
+
+class OrderConflict(RefundError):
+    """I1: an order registration that contradicts what is stored: the order id is already
+    registered for another payment, site or amount, or the payment already belongs to another
+    order. Nothing was changed; register the order with the payment it was created for."""
+
+    code = "order_conflict"
+
+
+class InvalidCursor(RefundError):
+    """O1, O2: a cursor that this listing did not hand out (tampered, truncated, or from
+    another listing or filter). Start again without a cursor."""
+
+    code = "invalid_cursor"

@@ -7,9 +7,11 @@ Adapters satisfy them structurally (no inheritance): ``adapters.memory`` for tes
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from kanorio_refunds.domain._feed import FeedEntry
 from kanorio_refunds.domain._ids import ChargeId, EventId, OrderId, PaymentIntentId
+from kanorio_refunds.domain._listing import ListingPage, ListingQuery
 from kanorio_refunds.domain._order import Order
 from kanorio_refunds.domain._payment import GatewayRefund, LivePayment, RefundRequest
 
@@ -95,4 +97,37 @@ class ProcessedEvents(Protocol):
 
     def record(self, event_id: EventId) -> None:
         """Remember ``event_id`` as applied. Idempotent: recording twice is harmless."""
+        ...
+
+
+@runtime_checkable
+class ActivityFeed(Protocol):
+    """O1: every order's activity entries in one global order, for notifications.
+
+    Each activity entry an ``OrderRepository`` stores gets the next global position, in the
+    same transaction as the order change (an entry exists exactly when its change was saved).
+    Positions only grow, and a reader never skips or repeats one: an entry a concurrent writer
+    commits later never gets a position below one a reader could already see.
+    """
+
+    def read_after(self, position: int, limit: int) -> tuple[FeedEntry, ...]:
+        """The entries after ``position`` (0: from the first), oldest first, at most ``limit``
+        of them. Read-only. A reader stores the last position it handled and asks again."""
+        ...
+
+
+@runtime_checkable
+class OrderListing(Protocol):
+    """O2, I2: queries over stored orders, answered from indexes (never a scan of every
+    order): a site's Transactions list and the orders a periodic sync must read."""
+
+    def list_orders(self, query: ListingQuery) -> ListingPage:
+        """The ids of ``query.site_id``'s orders matching its filters, newest first (the most
+        recently added), after ``query.after`` (an opaque cursor this listing gave), at most
+        ``query.limit``; ``InvalidCursor`` for a cursor it did not give."""
+        ...
+
+    def needing_sync(self, after: OrderId | None, limit: int) -> tuple[OrderId, ...]:
+        """Ids of orders with a refund SUBMITTING, PENDING or REQUIRES_ACTION or a payment
+        still PENDING, in id order, after ``after`` (None: from the first), at most ``limit``."""
         ...

@@ -9,17 +9,18 @@ ahead as SUBMITTING before the gateway is called (L1); an unknown outcome leaves
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from kanorio_refunds._order_life import OrderLifeUseCases
 from kanorio_refunds.domain._actor import Actor
 from kanorio_refunds.domain._amount import FULL, FullAmount
 from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._details import OrderDetails, order_details
 from kanorio_refunds.domain._eligibility import Eligibility, check_eligibility, require_refund_role
 from kanorio_refunds.domain._events import EventEffect, EventKind, EventOutcome, GatewayEvent
+from kanorio_refunds.domain._feed import with_entries
 from kanorio_refunds.domain._ids import OrderId, RefundId
+from kanorio_refunds.domain._intake import follow_payment
 from kanorio_refunds.domain._money import Money
-from kanorio_refunds.domain._order import Order
+from kanorio_refunds.domain._order import ActivityEntry, Order
 from kanorio_refunds.domain._quote import RefundQuote
 from kanorio_refunds.domain._reconcile import event_needs_live_read, reconcile
 from kanorio_refunds.domain._refund import Refund, RefundReason, RefundStatus
@@ -35,22 +36,26 @@ from kanorio_refunds.domain._refunding import (
     require_may_process,
     set_buyer_access,
 )
-from kanorio_refunds.errors import (
-    ConcurrencyConflict,
-    GatewayProtocolError,
-    GatewayRejected,
-    GatewayUnavailable,
+from kanorio_refunds.errors import GatewayProtocolError, GatewayRejected, GatewayUnavailable
+from kanorio_refunds.ports import (
+    ActivityFeed,
+    Clock,
+    OrderListing,
+    OrderRepository,
+    PaymentGateway,
+    ProcessedEvents,
 )
-from kanorio_refunds.ports import Clock, OrderRepository, PaymentGateway, ProcessedEvents
 
 
-class RefundService:
+class RefundService(OrderLifeUseCases):
     """Refund orders through a payment gateway, keeping their status, refunds and activity true.
 
     ``orders``, ``gateway``, ``clock`` and ``processed_events`` are the ports
     (``kanorio_refunds.ports``); without ``processed_events`` events still apply idempotently,
     but a redelivered charge or dispute event is read again, not reported as a duplicate.
     ``fee_policy`` is B5's policy; ``max_attempts`` bounds the retries on concurrent saves.
+    ``feed`` (O1) and ``listing`` (O2) default to ``orders`` when it is one (the in-memory
+    and SQL repositories are); intake and the lists are in ``_order_life``.
     """
 
     def __init__(
@@ -62,6 +67,8 @@ class RefundService:
         processed_events: ProcessedEvents | None = None,
         fee_policy: FeePolicy = FeePolicy.NET_OF_FEES,
         max_attempts: int = 10,
+        feed: ActivityFeed | None = None,
+        listing: OrderListing | None = None,
     ) -> None:
         self.orders = orders
         self.gateway = gateway
@@ -69,6 +76,8 @@ class RefundService:
         self.processed_events = processed_events
         self.fee_policy = fee_policy
         self.max_attempts = max_attempts
+        self.activity_feed = feed or (orders if isinstance(orders, ActivityFeed) else None)
+        self.listing = listing or (orders if isinstance(orders, OrderListing) else None)
 
     def eligibility(self, order_id: OrderId, actor: Actor) -> Eligibility:
         """E1–E5 on live gateway data: may ``actor`` refund the order now, and if not, why not.
@@ -172,9 +181,9 @@ class RefundService:
             return EventOutcome(
                 event.id, EventEffect.UNKNOWN_ORDER, message=f"no order is paid by {paid_by}"
             )
-        read_changed = False
+        read_changed, added = False, list[ActivityEntry]()
         if kind.changes_payment or event_needs_live_read(order, event.refunds):
-            read_changed = self._live(order.id).version != order.version
+            read_changed = self._live(order.id, added).version != order.version
         effect = EventEffect.APPLIED if read_changed else EventEffect.UNCHANGED
         outcomes = [EventOutcome(event.id, effect, order.id)]
         if kind.reports_refunds:
@@ -186,9 +195,9 @@ class RefundService:
                 )
                 return updated
 
-            self._update(order.id, apply)
+            self._update(order.id, apply, added)
         self._remember(event)
-        return outcomes[0]
+        return with_entries(outcomes[0], added)
 
     def sync(self, order_id: OrderId) -> Order:
         """B4, L2, L6: make the order match the gateway, then resume refunds still SUBMITTING.
@@ -214,7 +223,7 @@ class RefundService:
             raise unknown
         return self.orders.get(order_id)
 
-    def _live(self, order_id: OrderId) -> Order:
+    def _live(self, order_id: OrderId, added: list[ActivityEntry] | None = None) -> Order:
         """The stored order brought in line with live gateway data (B4), saved if it changed.
         Read *before* the gateway, so the read is newer than anything the order knows; on a
         concurrent save the gateway is read again (``_update``)."""
@@ -227,9 +236,10 @@ class RefundService:
             # newer than the read, and its webhook still applies.
             read_at = self.clock.now()
             live = self.gateway.fetch_payment(payment.payment_intent_id, payment.charge_id)
-            return reconcile(order, live.record, live.refunds, self.fee_policy, at=read_at)
+            followed = follow_payment(order, live.state, at=read_at)  # I2
+            return reconcile(followed, live.record, live.refunds, self.fee_policy, at=read_at)
 
-        return self._update(order_id, read_and_reconcile)
+        return self._update(order_id, read_and_reconcile, added)
 
     def _submit(self, order_id: OrderId, refund_id: RefundId) -> Refund:
         """L1–L3: send a SUBMITTING refund to the gateway and record the answer."""
@@ -280,21 +290,3 @@ class RefundService:
     def _remember(self, event: GatewayEvent) -> None:
         if self.processed_events is not None:
             self.processed_events.record(event.id)
-
-    def _update(self, order_id: OrderId, change: Callable[[Order], Order]) -> Order:
-        """Apply ``change`` to the latest stored order and save it with a version check,
-        reloading and re-applying on a concurrent save (L4); saves nothing if nothing changed.
-        ``change`` runs again on every attempt: a gateway read (``_live``) or a check
-        (``process_quote``) is then made again on the newer order, never on an older one."""
-        for _ in range(self.max_attempts):
-            order = self.orders.get(order_id)
-            updated = change(order)
-            if updated == order:
-                return order
-            try:
-                return self.orders.save(updated, order.version)
-            except ConcurrencyConflict:
-                continue
-        raise ConcurrencyConflict(
-            f"order {order_id} kept changing under us ({self.max_attempts} attempts); try again"
-        )

@@ -36,7 +36,8 @@ EXPECTED_ORDER: dict[OrderStatus, set[OrderStatus]] = {
     OS.PAID: {OS.PARTIALLY_REFUNDED, OS.REFUNDED},
     OS.PARTIALLY_REFUNDED: {OS.REFUNDED, OS.PAID},
     OS.REFUNDED: {OS.PARTIALLY_REFUNDED, OS.PAID},
-    OS.PAYMENT_FAILED: set(),
+    # S2 revised with I2: Stripe lets a failed PaymentIntent succeed on a retry, or be canceled.
+    OS.PAYMENT_FAILED: {OS.PAID, OS.EXPIRED},
     OS.EXPIRED: set(),
 }
 EXPECTED_REFUND: dict[RefundStatus, set[RefundStatus]] = {
@@ -84,13 +85,23 @@ def test_order_with_status_obeys_the_table(current: OrderStatus, new: OrderStatu
             order.with_status(new)
 
 
-@pytest.mark.parametrize("final", [OS.PAYMENT_FAILED, OS.EXPIRED])
-def test_payment_failed_and_expired_are_final(final: OrderStatus) -> None:
-    """S2: PAYMENT_FAILED and EXPIRED never change again; the message says nothing is allowed."""
+@pytest.mark.parametrize("final", [OS.EXPIRED])
+def test_expired_is_final(final: OrderStatus) -> None:
+    """S2: EXPIRED never changes again; the message says nothing is allowed."""
     for new in OrderStatus:
         if new is not final:
             with pytest.raises(IllegalTransition, match="may go to: nothing"):
                 check_order_transition(final, new)
+
+
+def test_payment_failed_may_still_be_paid_or_expire() -> None:
+    """S2, I2: a failed payment may succeed on a retry (PAID) or be canceled
+    (EXPIRED); nothing else, and the message lists both."""
+    for new in OrderStatus:
+        if new in (OS.PAID, OS.EXPIRED, OS.PAYMENT_FAILED):
+            continue
+        with pytest.raises(IllegalTransition, match="may go to: EXPIRED, PAID"):
+            check_order_transition(OS.PAYMENT_FAILED, new)
 
 
 # -- S3 -----------------------------------------------------------------------------------------

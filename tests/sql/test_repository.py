@@ -131,6 +131,8 @@ def test_a_saves_work_does_not_grow_with_the_orders_history(store: Store) -> Non
     assert [s for s, _ in work[1] if s.startswith(("UPDATE", "INSERT", "DELETE", "SELECT"))] == [
         f"UPDATE {store.prefix}orders SET",
         f"INSERT INTO {store.prefix}refunds",
+        # O1: the next feed position, from the unique feed index (one indexed row).
+        f"SELECT max({store.prefix}activity.feed_position) AS",
         f"INSERT INTO {store.prefix}activity",
     ]
     assert len(repository.get(order.id).refunds) == 300

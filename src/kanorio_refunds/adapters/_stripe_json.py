@@ -47,7 +47,9 @@ from kanorio_refunds.domain._money import Currency, Money, from_stripe_amount, t
 from kanorio_refunds.domain._payment import (
     METADATA_REASON,
     GatewayRefund,
+    LivePayment,
     PaymentRecord,
+    PaymentState,
     RefundRequest,
 )
 from kanorio_refunds.domain._refund import RefundReason, RefundStatus
@@ -610,6 +612,14 @@ _EVENT_KINDS: Final[dict[str, EventKind]] = {
     "charge.dispute.created": EventKind.DISPUTE_OPENED,
     "charge.dispute.updated": EventKind.DISPUTE_UPDATED,
     "charge.dispute.closed": EventKind.DISPUTE_CLOSED,
+    # I2: payment outcomes. The service re-reads the payment (events are prompts), so each
+    # only says "look": ``payment_state`` decides what the order becomes.
+    "payment_intent.succeeded": EventKind.PAYMENT_SUCCEEDED,
+    "payment_intent.payment_failed": EventKind.PAYMENT_FAILED,
+    "payment_intent.canceled": EventKind.PAYMENT_CANCELED,
+    "charge.succeeded": EventKind.PAYMENT_SUCCEEDED,
+    "charge.failed": EventKind.PAYMENT_FAILED,
+    "charge.expired": EventKind.PAYMENT_CANCELED,
 }
 
 
@@ -665,6 +675,8 @@ def parse_event(event: Mapping[str, Any]) -> GatewayEvent:
             charge_id=_ch(_id_of(obj.get("id"))),
             disputed=False if obj.get("disputed") is False else None,
         )
+    if kind == "payment_intent":
+        return GatewayEvent(**base, payment_intent_id=_pi(_id_of(obj.get("id"))))
     if kind == "dispute":
         return GatewayEvent(
             **base,
@@ -680,6 +692,93 @@ def _event_dispute_state(status: Any) -> bool | None:
     if not isinstance(status, str) or status not in DISPUTE_STATUSES:
         return None
     return status in DISPUTE_STATUSES_BLOCKING_REFUNDS
+
+
+# I1, I2: Stripe's PaymentIntent lifecycle (docs.stripe.com/payments/paymentintents/lifecycle)
+# in our terms; docs/rules.md has the table. ``requires_payment_method`` is PENDING before any
+# attempt and FAILED after one (``last_payment_error`` set): the buyer may retry. ``canceled``
+# is final: EXPIRED (nothing was or will be captured).
+_INTENT_STATES: Final[dict[str, PaymentState]] = {
+    "requires_payment_method": PaymentState.PENDING,
+    "requires_confirmation": PaymentState.PENDING,
+    "requires_action": PaymentState.PENDING,
+    "processing": PaymentState.PENDING,
+    "requires_capture": PaymentState.PENDING,
+    "succeeded": PaymentState.PAID,
+    "canceled": PaymentState.EXPIRED,
+}
+# A Charge's ``status``: ``succeeded`` is PAID once captured (an authorisation alone is pending).
+_CHARGE_STATES: Final[dict[str, PaymentState]] = {
+    "pending": PaymentState.PENDING,
+    "succeeded": PaymentState.PAID,
+    "failed": PaymentState.FAILED,
+}
+
+
+@_reader("payment")
+def payment_state(
+    intent: Mapping[str, Any] | None, charge: Mapping[str, Any] | None
+) -> PaymentState:
+    """I1, I2: the payment's lifecycle state from its PaymentIntent's ``status`` (when there
+    is one) or else its Charge's ``status`` and ``captured``. An unknown status is a
+    ``GatewayProtocolError``: nothing is assumed about money."""
+    if intent is not None:
+        _require_object(intent, "PaymentIntent")
+        status = intent.get("status")
+        state = _INTENT_STATES.get(status) if isinstance(status, str) else None
+        if state is None:
+            raise GatewayProtocolError(f"Stripe PaymentIntent has an unknown status {status!r:.40}")
+        if state is PaymentState.PENDING and intent.get("last_payment_error") is not None:
+            return PaymentState.FAILED if status == "requires_payment_method" else state
+        return state
+    if charge is None:
+        raise GatewayProtocolError("a payment's state needs its PaymentIntent or its Charge")
+    _require_object(charge, "charge")
+    status = charge.get("status")
+    state = _CHARGE_STATES.get(status) if isinstance(status, str) else None
+    if state is None:
+        raise GatewayProtocolError(f"Stripe charge has an unknown status {status!r:.40}")
+    if state is PaymentState.PAID and charge.get("captured") is False:
+        return PaymentState.PENDING
+    return state
+
+
+@_reader("payment")
+def payment_amount(payment: Mapping[str, Any]) -> Money:
+    """I1: what the buyer is asked to pay: a PaymentIntent's or Charge's ``amount``."""
+    currency = Currency.of(_field(payment, "currency", "payment"))
+    return from_stripe_amount(
+        _units(_field(payment, "amount", "payment"), "payment amount"), currency
+    )
+
+
+@_reader("payment")
+def unsettled_payment(
+    intent: Mapping[str, Any] | None, charge: Mapping[str, Any] | None
+) -> LivePayment | None:
+    """I1, I2: a payment with nothing captured yet, or never to be: a PaymentIntent without a
+    charge, or whose charge is pending, failed or only authorised (Stripe gives those no
+    balance transaction). Its live data: a record with zero amounts in the payment's currency,
+    its state and amount, no refunds. None for a captured payment (``parse_payment`` reads it).
+    ``charge`` is the PaymentIntent's ``latest_charge`` (an id or an object) or the charge."""
+    state = payment_state(intent, charge if isinstance(charge, Mapping) else None)
+    if state is PaymentState.PAID:
+        return None  # captured: ``parse_payment`` reads its charge and balance transaction
+    source = intent if intent is not None else charge
+    assert isinstance(source, Mapping)  # payment_state checked there is one
+    amount = payment_amount(source)
+    zero = Money.zero(amount.currency)
+    charge_id = charge.get("id") if isinstance(charge, Mapping) else charge
+    record = PaymentRecord(
+        payment_intent_id=_pi(_id_of(intent.get("id")) if intent is not None else None),
+        charge_id=_ch(charge_id if isinstance(charge_id, str) else None),
+        captured=zero,
+        stripe_fee=zero,
+        platform_fee=zero,
+        settlement_currency=amount.currency,
+        amount_refunded=zero,
+    )
+    return LivePayment(record=record, state=state, amount=amount)
 
 
 # Anything shaped like a Stripe secret: API keys (secret, restricted; masked ones too, as Stripe

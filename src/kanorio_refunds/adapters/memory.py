@@ -1,6 +1,8 @@
 """In-memory adapters: real implementations of the storage ports, kept in process memory.
 
-- ``InMemoryOrderRepository``: real version checks; stores immutable orders.
+- ``InMemoryOrderRepository``: real version checks; stores immutable orders. It is also the
+  ``ActivityFeed`` (O1: every entry gets its global position in the save that stores it) and
+  the ``OrderListing`` (O2, I2: newest first, keyset cursors).
 - ``InMemoryProcessedEvents``: the set of applied gateway event ids.
 
 For the demo, for this library's tests and for users' own tests. The Stripe simulator and its
@@ -10,12 +12,24 @@ gateway are in ``kanorio_refunds.testing.fake_stripe``; clocks in ``adapters.clo
 from __future__ import annotations
 
 import threading
+from typing import Final
 
 import attrs
 
+from kanorio_refunds.domain._feed import FeedEntry, added_entries
 from kanorio_refunds.domain._ids import ChargeId, EventId, OrderId, PaymentIntentId
-from kanorio_refunds.domain._order import Order
+from kanorio_refunds.domain._listing import (
+    ListingPage,
+    ListingQuery,
+    decode_cursor,
+    encode_cursor,
+    matches,
+    needs_sync,
+)
+from kanorio_refunds.domain._order import ActivityEntry, Order
 from kanorio_refunds.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound
+
+_LISTING: Final = "memory-orders"
 
 __all__ = ["InMemoryOrderRepository", "InMemoryProcessedEvents"]
 
@@ -30,6 +44,8 @@ class InMemoryOrderRepository:
     def __init__(self, orders: list[Order] | tuple[Order, ...] = ()) -> None:
         self._orders: dict[OrderId, Order] = {}
         self._lock = threading.Lock()
+        self._feed: list[FeedEntry] = []
+        self._added_as: dict[OrderId, int] = {}  # O2: the order's rank among adds (newest last)
         for order in orders:
             self.add(order)
 
@@ -50,6 +66,8 @@ class InMemoryOrderRepository:
                 )
             stored = attrs.evolve(order, version=1)
             self._orders[order.id] = stored
+            self._added_as[order.id] = len(self._added_as) + 1
+            self._publish(stored, ())
             return stored
 
     def save(self, order: Order, expected_version: int) -> Order:
@@ -65,6 +83,7 @@ class InMemoryOrderRepository:
                 )
             stored = attrs.evolve(order, version=expected_version + 1)
             self._orders[order.id] = stored
+            self._publish(stored, current.activity)
             return stored
 
     def find_by_payment(
@@ -81,6 +100,49 @@ class InMemoryOrderRepository:
                 if charge_id and payment.charge_id == charge_id:
                     return order
             return None
+
+    def read_after(self, position: int, limit: int) -> tuple[FeedEntry, ...]:
+        """O1: the activity entries after ``position``, oldest first, at most ``limit``."""
+        with self._lock:
+            # Positions are 1, 2, 3, … with no gaps: entry n is at index n - 1.
+            return tuple(self._feed[max(position, 0) : max(position, 0) + max(limit, 0)])
+
+    def list_orders(self, query: ListingQuery) -> ListingPage:
+        """O2: the site's matching order ids, most recently added first, after the cursor."""
+        before = None
+        if query.after is not None:
+            (rank,) = decode_cursor(query.after, _LISTING, (int,))
+            before = int(rank)
+        with self._lock:
+            found = sorted(
+                (
+                    (self._added_as[o.id], o.id)
+                    for o in self._orders.values()
+                    if matches(o, query) and (before is None or self._added_as[o.id] < before)
+                ),
+                reverse=True,
+            )
+        page = found[: query.limit]
+        more = len(found) > query.limit
+        cursor = encode_cursor(_LISTING, page[-1][0]) if more and page else None
+        return ListingPage(tuple(order_id for _, order_id in page), cursor)
+
+    def needing_sync(self, after: OrderId | None, limit: int) -> tuple[OrderId, ...]:
+        """I2, L2: ids of orders with a refund in progress or a payment still pending, in id
+        order, after ``after``, at most ``limit``."""
+        with self._lock:
+            ids = sorted(
+                o.id
+                for o in self._orders.values()
+                if needs_sync(o) and (after is None or o.id > after)
+            )
+        return tuple(ids[:limit])
+
+    def _publish(self, stored: Order, before: tuple[ActivityEntry, ...]) -> None:
+        """O1: give the entries the save added their global positions (under the save's lock:
+        an entry exists exactly when its change was stored)."""
+        for entry in added_entries(before, stored.activity):
+            self._feed.append(FeedEntry(len(self._feed) + 1, stored.id, stored.site_id, entry))
 
     def all(self) -> tuple[Order, ...]:
         """Every stored order (for tests and scripts)."""

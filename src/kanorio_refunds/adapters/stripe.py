@@ -51,6 +51,7 @@ from kanorio_refunds.adapters._stripe_json import (
     refund_params,
     refunds_oldest_first,
     stripe_object,
+    unsettled_payment,
 )
 from kanorio_refunds.adapters.clock import SystemClock
 from kanorio_refunds.domain._events import GatewayEvent
@@ -302,6 +303,9 @@ class StripeGateway:
                 "payment_intent",
                 object_id=pi_id,
             )
+            unsettled = unsettled_payment(intent, intent.get("latest_charge"))
+            if unsettled is not None:
+                return unsettled  # I1, I2: nothing captured yet (or ever)
             charge = latest_charge_of(intent)
         elif charge_id:
             ch_id = charge_id
@@ -314,6 +318,9 @@ class StripeGateway:
                 "charge",
                 object_id=ch_id,
             )
+            unsettled = unsettled_payment(None, charge)
+            if unsettled is not None:
+                return unsettled
         else:
             raise no_payment_reference()
         disputed_charge = disputed_charge_id(charge)

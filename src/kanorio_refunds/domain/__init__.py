@@ -21,6 +21,7 @@ from kanorio_refunds.domain._eligibility import (
     Ineligibility,
 )
 from kanorio_refunds.domain._events import EventEffect, EventKind, EventOutcome, GatewayEvent
+from kanorio_refunds.domain._feed import FeedEntry
 from kanorio_refunds.domain._ids import (
     ActorId,
     ChargeId,
@@ -32,6 +33,12 @@ from kanorio_refunds.domain._ids import (
     RefundId,
     SiteId,
 )
+from kanorio_refunds.domain._listing import (
+    ListingPage,
+    ListingQuery,
+    TransactionRow,
+    TransactionsPage,
+)
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._payment import (
@@ -42,6 +49,7 @@ from kanorio_refunds.domain._payment import (
     GatewayRefund,
     LivePayment,
     PaymentRecord,
+    PaymentState,
     RefundRequest,
 )
 from kanorio_refunds.domain._quote import Notice, RefundQuote
@@ -77,11 +85,14 @@ __all__ = [
     "EventKind",
     "EventOutcome",
     "FeePolicy",
+    "FeedEntry",
     "FullAmount",
     "GatewayEvent",
     "GatewayRefund",
     "GatewayRefundId",
     "Ineligibility",
+    "ListingPage",
+    "ListingQuery",
     "LivePayment",
     "Money",
     "Notice",
@@ -91,6 +102,7 @@ __all__ = [
     "OrderStatus",
     "PaymentIntentId",
     "PaymentRecord",
+    "PaymentState",
     "QuoteId",
     "Refund",
     "RefundEventEntry",
@@ -102,4 +114,6 @@ __all__ = [
     "RefundStatus",
     "Role",
     "SiteId",
+    "TransactionRow",
+    "TransactionsPage",
 ]

@@ -9,6 +9,7 @@ from typing import Final
 import attrs
 
 from kanorio_refunds.domain._ids import ChargeId, EventId, PaymentIntentId
+from kanorio_refunds.domain._order import ActivityEntry
 from kanorio_refunds.domain._payment import GatewayRefund
 
 
@@ -28,6 +29,11 @@ class EventKind(enum.Enum):
     DISPUTE_OPENED = "dispute_opened"
     DISPUTE_UPDATED = "dispute_updated"
     DISPUTE_CLOSED = "dispute_closed"
+    #: I2: the payment succeeded, failed (a PaymentIntent may be retried) or was canceled: the
+    #: service re-reads the payment and the order follows its live state (events are prompts).
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_CANCELED = "payment_canceled"
     #: Anything the library does not act on.
     IGNORED = "ignored"
 
@@ -51,6 +57,9 @@ _PAYMENT_KINDS: Final = frozenset(
         EventKind.DISPUTE_OPENED,
         EventKind.DISPUTE_UPDATED,
         EventKind.DISPUTE_CLOSED,
+        EventKind.PAYMENT_SUCCEEDED,
+        EventKind.PAYMENT_FAILED,
+        EventKind.PAYMENT_CANCELED,
     }
 )
 
@@ -92,9 +101,15 @@ class EventEffect(enum.Enum):
 
 @attrs.frozen
 class EventOutcome:
-    """The answer of ``apply_event``: a webhook endpoint returns 2xx for every one of these."""
+    """The answer of ``apply_event``: a webhook endpoint returns 2xx for every one of these.
+
+    ``message`` says what happened; ``entries`` are the activity entries the event added to
+    the order (O1: a host reacting inside its webhook endpoint notifies from them; a worker
+    reading the feed sees the same entries, each once).
+    """
 
     event_id: EventId
     effect: EventEffect
     order_id: str | None = None
     message: str = ""
+    entries: tuple[ActivityEntry, ...] = ()

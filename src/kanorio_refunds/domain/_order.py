@@ -31,7 +31,9 @@ class OrderStatus(enum.Enum):
         return self.value.replace("_", " ").title()
 
 
-# S2: the order state machine. PAYMENT_FAILED and EXPIRED are final.
+# S2: the order state machine. EXPIRED is final. PAYMENT_FAILED is not (S2 revised with I2):
+# Stripe returns a PaymentIntent whose payment failed to requires_payment_method, and the
+# buyer's retry may still succeed (PAID) until it is canceled (EXPIRED); docs/rules.md.
 _ORDER_TRANSITIONS: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
     OrderStatus.PENDING: frozenset(
         {OrderStatus.PAID, OrderStatus.PAYMENT_FAILED, OrderStatus.EXPIRED}
@@ -41,9 +43,20 @@ _ORDER_TRANSITIONS: Final[dict[OrderStatus, frozenset[OrderStatus]]] = {
     # Back to PARTIALLY_REFUNDED or PAID only when a refund fails or is canceled (S2); the
     # derivation in rules.status makes that the only way there.
     OrderStatus.REFUNDED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.PAID}),
-    OrderStatus.PAYMENT_FAILED: frozenset(),
+    OrderStatus.PAYMENT_FAILED: frozenset({OrderStatus.PAID, OrderStatus.EXPIRED}),
     OrderStatus.EXPIRED: frozenset(),
 }
+
+
+#: I2, O2: statuses in which the payment's outcome may still change (the periodic sync reads
+#: their orders). A failed PaymentIntent may still succeed on a retry, but it is followed by its
+#: webhook (``payment_intent.succeeded``), not polled: docs/operations.md.
+PAYMENT_OPEN_STATUSES: Final[frozenset[OrderStatus]] = frozenset({OrderStatus.PENDING})
+
+
+def payment_settled(status: OrderStatus) -> bool:
+    """I2: False while the order's payment outcome is still open (PENDING)."""
+    return status not in PAYMENT_OPEN_STATUSES
 
 
 def order_transition_allowed(current: OrderStatus, new: OrderStatus) -> bool:

@@ -6,6 +6,7 @@ Stripe's objects, the domain reads them. Amounts are in our Money (ISO minor uni
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -96,12 +97,49 @@ class GatewayRefund:
         return OrderId(value) if value else None
 
 
+class PaymentState(enum.Enum):
+    """I1, I2: where the payment is in the gateway's lifecycle, in gateway-neutral terms.
+
+    ``adapters._stripe_json.payment_state`` reads it from a PaymentIntent's or Charge's
+    ``status`` (docs/rules.md has the table). FAILED is not final for a PaymentIntent: Stripe
+    lets the buyer retry a failed one, which may still succeed; EXPIRED (canceled) is final.
+    """
+
+    #: Not paid yet: awaiting a payment method, confirmation, an action or processing.
+    PENDING = "pending"
+    #: Captured: money was received.
+    PAID = "paid"
+    #: The last attempt failed (a PaymentIntent may still be retried and succeed).
+    FAILED = "failed"
+    #: Canceled or abandoned: it will never be paid.
+    EXPIRED = "expired"
+
+    @property
+    def is_final(self) -> bool:
+        """True when nothing the buyer does can change the payment's outcome any more: PAID and
+        EXPIRED. A FAILED PaymentIntent may still be retried."""
+        return self in (PaymentState.PAID, PaymentState.EXPIRED)
+
+
 @attrs.frozen
 class LivePayment:
-    """Live data for one payment: its record and every refund the gateway holds for it (B4)."""
+    """Live data for one payment: its record and every refund the gateway holds for it (B4).
+
+    ``state`` is the payment's lifecycle status (I1, I2; PAID for a gateway that only ever
+    reports captured payments); ``amount`` is what the buyer is asked to pay, captured or not
+    (None when the gateway does not say: the record's ``captured`` is then the amount). A
+    PENDING payment has nothing captured yet: its record's amounts are zero.
+    """
 
     record: PaymentRecord
     refunds: tuple[GatewayRefund, ...] = ()
+    state: PaymentState = PaymentState.PAID
+    amount: Money | None = None
+
+    @property
+    def payment_amount(self) -> Money:
+        """The payment's amount: ``amount`` when the gateway gave it, else what was captured."""
+        return self.amount if self.amount is not None else self.record.captured
 
 
 @attrs.frozen

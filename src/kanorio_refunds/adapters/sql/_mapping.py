@@ -23,6 +23,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from kanorio_refunds.adapters.sql._errors import InvalidStoredData, StorageError
+from kanorio_refunds.domain._feed import FeedEntry
 from kanorio_refunds.domain._ids import (
     ActorId,
     ChargeId,
@@ -52,6 +53,7 @@ __all__ = [
     "activity_rows",
     "children_from_rows",
     "event_rows",
+    "feed_entry_from_row",
     "order_from_rows",
     "order_row",
     "refund_row",
@@ -537,6 +539,18 @@ def _activity(reader: _Reader, row: Mapping[str, Any]) -> ActivityEntry:
         actor_id=_opt(ActorId, reader.text_or_none(row, "actor_id", where)),
         refund_id=_opt(RefundId, reader.text_or_none(row, "refund_id", where)),
     )
+
+
+def feed_entry_from_row(row: Mapping[str, Any]) -> FeedEntry:
+    """O1: a feed entry from an activity row joined with its order's ``site_id``."""
+    reader = _Reader(str(row.get("order_id")))
+    with _domain_refusals(reader):
+        return FeedEntry(
+            position=reader.integer(row, "feed_position", "activity"),
+            order_id=OrderId(reader.text(row, "order_id", "activity")),
+            site_id=SiteId(reader.text(row, "site_id", "orders")),
+            entry=_activity(reader, row),
+        )
 
 
 def _opt(make: Callable[[str], T], value: str | None) -> T | None:

@@ -7,10 +7,11 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import attrs
-from sqlalchemy import exc, select
+from sqlalchemy import and_, exc, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from kanorio_refunds.adapters.clock import SystemClock
@@ -25,6 +26,7 @@ from kanorio_refunds.adapters.sql._mapping import (
     activity_rows,
     children_from_rows,
     event_rows,
+    feed_entry_from_row,
     order_from_rows,
     order_row,
     refund_row,
@@ -37,10 +39,22 @@ from kanorio_refunds.adapters.sql._schema import (
     check_schema,
     tables_for,
 )
+from kanorio_refunds.domain._feed import FeedEntry
 from kanorio_refunds.domain._ids import ChargeId, OrderId, PaymentIntentId
+from kanorio_refunds.domain._listing import (
+    ListingPage,
+    ListingQuery,
+    decode_cursor,
+    encode_cursor,
+)
 from kanorio_refunds.domain._order import ActivityEntry, Order
 from kanorio_refunds.domain._refund import Refund
-from kanorio_refunds.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound
+from kanorio_refunds.errors import (
+    ConcurrencyConflict,
+    InvalidCursor,
+    OrderAlreadyExists,
+    OrderNotFound,
+)
 from kanorio_refunds.ports import Clock
 
 __all__ = ["SqlOrderRepository"]
@@ -50,6 +64,8 @@ T = TypeVar("T")
 # A read that keeps meeting concurrent saves between its statements gives up after this many
 # tries (each try is a handful of indexed SELECTs).
 _READ_ATTEMPTS: Final = 20
+# The kind of this listing's cursors (O2): another listing's cursor is refused.
+_LISTING: Final = "sql-orders"
 
 
 @attrs.frozen
@@ -252,7 +268,7 @@ class SqlOrderRepository:
                     raise _Duplicate from e
                 _insert(conn, t.refunds, refunds)
                 _insert(conn, t.refund_events, events)
-                _insert(conn, t.activity, activity)
+                self._append_activity(conn, activity)
         except _Duplicate as duplicate:
             if self._exists(order.id):
                 raise OrderAlreadyExists(
@@ -416,7 +432,87 @@ class SqlOrderRepository:
             # Activity is append-only in the domain; an order whose timeline was rewritten is
             # still stored exactly as given.
             conn.execute(act.delete().where(act.c.order_id == order_id, act.c.position >= kept))
-        _insert(conn, act, activity_rows(order_id, kept, order.activity[kept:]))
+        self._append_activity(conn, activity_rows(order_id, kept, order.activity[kept:]))
+
+    def _append_activity(self, conn: Connection, rows: list[Row]) -> None:
+        """O1: insert activity rows with the next global feed positions, in the save's
+        transaction. On PostgreSQL the activity table is locked (EXCLUSIVE: readers go on,
+        other writers of activity wait until this transaction ends) before the positions are
+        chosen, so positions become visible in order: a reader that saw position n never
+        later meets a smaller one committed by a slower writer (the way pyeventsourcing's
+        PostgreSQL recorder serialises its notification ids). SQLite saves already hold the
+        database's write lock (``BEGIN IMMEDIATE``)."""
+        if not rows:
+            return
+        act = self._tables.activity
+        if self._db.dialect == "postgresql":
+            conn.exec_driver_sql(f"LOCK TABLE {act.name} IN EXCLUSIVE MODE")
+        last = conn.execute(select(func.max(act.c.feed_position))).scalar_one_or_none()
+        start = (last or 0) + 1
+        _insert(conn, act, [{**row, "feed_position": start + i} for i, row in enumerate(rows)])
+
+    # ------------------------------------------------------------------ the feed and lists
+
+    def read_after(self, position: int, limit: int) -> tuple[FeedEntry, ...]:
+        """O1: the activity entries after ``position``, oldest first, at most ``limit`` (one
+        indexed range read on the feed position)."""
+        act, o = self._tables.activity, self._tables.orders
+        query = (
+            select(act, o.c.site_id)
+            .join(o, o.c.id == act.c.order_id)
+            .where(act.c.feed_position > position)
+            .order_by(act.c.feed_position)
+            .limit(limit)
+        )
+        with self._db.transaction(write=False) as conn, _unreadable("in the feed"):
+            return tuple(feed_entry_from_row(dict(r._mapping)) for r in conn.execute(query))
+
+    def list_orders(self, query: ListingQuery) -> ListingPage:
+        """O2: the site's matching order ids, newest first (by the time they were added, then
+        id), read from the site indexes; the cursor holds the last row's keyset."""
+        o = self._tables.orders
+        conditions = [o.c.site_id == query.site_id]
+        if query.status is not None:
+            conditions.append(o.c.status == query.status.value)
+        if query.in_progress is not None:
+            conditions.append(
+                o.c.refunds_in_progress > 0 if query.in_progress else o.c.refunds_in_progress == 0
+            )
+        if query.after is not None:
+            created_text, last_id = decode_cursor(query.after, _LISTING, (str, str))
+            try:
+                created = utc_instant(datetime.fromisoformat(str(created_text)), "a cursor")
+            except (ValueError, StorageError):
+                raise InvalidCursor(
+                    f"{query.after[:40]!r} is not a cursor of this listing; start again without one"
+                ) from None
+            conditions.append(
+                or_(o.c.created_at < created, and_(o.c.created_at == created, o.c.id < last_id))
+            )
+        statement = (
+            select(o.c.id, o.c.created_at)
+            .where(*conditions)
+            .order_by(o.c.created_at.desc(), o.c.id.desc())
+            .limit(query.limit + 1)
+        )
+        with self._db.transaction(write=False) as conn, _unreadable("in the listing"):
+            rows = conn.execute(statement).all()
+        page = rows[: query.limit]
+        cursor = None
+        if len(rows) > query.limit and page:
+            cursor = encode_cursor(_LISTING, page[-1].created_at.isoformat(), page[-1].id)
+        return ListingPage(tuple(OrderId(r.id) for r in page), cursor)
+
+    def needing_sync(self, after: OrderId | None, limit: int) -> tuple[OrderId, ...]:
+        """I2, L2: ids of orders with a refund in progress or a payment still pending, in id
+        order, after ``after``, at most ``limit`` (a partial index holds just those)."""
+        o = self._tables.orders
+        statement = select(o.c.id).where((o.c.refunds_in_progress > 0) | (o.c.status == "pending"))
+        if after is not None:
+            statement = statement.where(o.c.id > after)
+        with self._db.transaction(write=False) as conn:
+            ids = conn.execute(statement.order_by(o.c.id).limit(limit)).scalars().all()
+        return tuple(OrderId(i) for i in ids)
 
 
 @contextmanager

@@ -59,7 +59,7 @@ DEFAULT_TABLE_PREFIX: Final = "kanorio_"
 
 #: The layout this release reads and writes. A database stamped with another version is refused
 #: (``SchemaMismatch``) rather than read wrongly; each change of layout comes with a migration.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 # Lower-case ASCII so the names need no quoting on any database; at most 30 characters so the
 # longest index name stays within PostgreSQL's 63-character identifiers.
@@ -190,11 +190,37 @@ def define_tables(
         Column("payment_disputed", Boolean, nullable=True),
         comment="One row per kanorio_refunds order; the money columns are minor units.",
     )
-    Index(f"{p}orders_site_status_ix", orders.c.site_id, orders.c.status)
     Index(f"{p}orders_site_updated_ix", orders.c.site_id, orders.c.updated_at)
     Index(f"{p}orders_updated_ix", orders.c.updated_at)
     Index(f"{p}orders_payment_intent_ix", orders.c.payment_intent_id)
     Index(f"{p}orders_charge_ix", orders.c.charge_id)
+    # O2: the Transactions list, newest first, per site (keyset on created_at, id), by status
+    # and with refunds in progress; I2: the orders a periodic sync reads. Partial indexes stay
+    # as small as the orders they list.
+    Index(f"{p}orders_site_created_ix", orders.c.site_id, orders.c.created_at, orders.c.id)
+    Index(
+        f"{p}orders_site_status_ix",
+        orders.c.site_id,
+        orders.c.status,
+        orders.c.created_at,
+        orders.c.id,
+    )
+    in_progress = orders.c.refunds_in_progress > 0
+    Index(
+        f"{p}orders_site_progress_ix",
+        orders.c.site_id,
+        orders.c.created_at,
+        orders.c.id,
+        postgresql_where=in_progress,
+        sqlite_where=in_progress,
+    )
+    needs_sync = (orders.c.refunds_in_progress > 0) | (orders.c.status == "pending")
+    Index(
+        f"{p}orders_needs_sync_ix",
+        orders.c.id,
+        postgresql_where=needs_sync,
+        sqlite_where=needs_sync,
+    )
 
     refunds = Table(
         f"{p}refunds",
@@ -259,6 +285,9 @@ def define_tables(
         Column("message", Text, nullable=False),
         Column("actor_id", _id(), nullable=True),
         Column("refund_id", _id(), nullable=True),
+        # O1: the entry's global position in the feed (1, 2, 3, …), given in the save that
+        # stores it, under a lock that makes positions visible in order (docs/persistence.md).
+        Column("feed_position", BigInteger, nullable=False),
         PrimaryKeyConstraint("order_id", "position", name=f"{p}activity_pk"),
         ForeignKeyConstraint(
             ["order_id"], [orders.c.id], ondelete="CASCADE", name=f"{p}activity_order_fk"
@@ -266,6 +295,7 @@ def define_tables(
         comment="An order's append-only activity timeline (F3), oldest first (position).",
     )
     Index(f"{p}activity_at_ix", activity.c.at)
+    Index(f"{p}activity_feed_ix", activity.c.feed_position, unique=True)
 
     processed_events = Table(
         f"{p}processed_events",

@@ -22,6 +22,7 @@ from kanorio_refunds.adapters._stripe_json import (
     parse_refund,
     refund_params,
     refunds_oldest_first,
+    unsettled_payment,
 )
 from kanorio_refunds.domain._ids import ChargeId, OrderId, PaymentIntentId, SiteId
 from kanorio_refunds.domain._money import Money, to_stripe_amount
@@ -90,6 +91,9 @@ class FakeStripeGateway:
                     expand=["latest_charge.balance_transaction", "latest_charge.refunds"],
                 )
             )
+            unsettled = unsettled_payment(intent, intent.get("latest_charge"))
+            if unsettled is not None:
+                return unsettled  # I1, I2: nothing captured yet (or ever)
             charge = latest_charge_of(intent)
         elif charge_id:
             charge = _call(
@@ -97,6 +101,9 @@ class FakeStripeGateway:
                     charge_id, expand=["balance_transaction", "refunds"]
                 )
             )
+            unsettled = unsettled_payment(None, charge)
+            if unsettled is not None:
+                return unsettled
         else:
             raise no_payment_reference()
         disputed_charge = disputed_charge_id(charge)
