@@ -30,6 +30,19 @@ equals the one computed from Stripe alone, a second sync changes nothing, and de
 event still undelivered (oldest last) does not move anything (a stale event never moves a
 refund backwards).
 
+Also (issue 9 item 6): three host processes, and a rule that runs all of them at once on real
+threads against the shared repository and Stripe; Stripe's clock ahead of or behind ours; orders
+known by their charge only (no PaymentIntent); more than 100 refunds on one payment (Stripe's list
+pages, and faults on a later page); unreadable answers, 401 and idempotency errors; the owner and
+administrators refunding, while staff, buyers, anonymous actors and other sites' administrators
+are refused and change nothing (E2, P2); inquiry disputes (``warning_*``). In a run where no
+event is lost, the end first delivers every webhook (in order, with a calm network) and checks,
+with NO sync, that every Stripe refund is recorded once with Stripe's amount and status and the
+balance is Stripe's; only then the final sync runs.
+
+Expected figures are written out here (net received from the set-up figures, S1 from amounts),
+not computed with the code under test. USD and JPY amounts are in Stripe's units as they are.
+
 Dashboard refunds respect the same cap (a seller refunding more than they received in the
 dashboard is outside what this library can prevent); everything else is arbitrary.
 """
@@ -38,11 +51,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import sys
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
+import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -52,17 +68,25 @@ from hypothesis.stateful import (
     rule,
 )
 
-from kanorio_refunds import FULL, EventEffect, Money, Order, RefundError, RefundQuote, RefundStatus
+from kanorio_refunds import (
+    FULL,
+    EventEffect,
+    Money,
+    Order,
+    OrderStatus,
+    RefundError,
+    RefundQuote,
+    RefundStatus,
+)
 from kanorio_refunds.adapters._stripe_json import parse_refund
 from kanorio_refunds.adapters.stripe import parse_event
 from kanorio_refunds.domain import RefundOrigin
-from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
-from kanorio_refunds.domain._money import from_stripe_amount, stripe_step, to_stripe_amount
+from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._payment import METADATA_REFUND_ID
-from kanorio_refunds.domain._status import derive_order_status
-from kanorio_refunds.testing.fake_stripe import Fault
-from tests.support.gateway import Crash
-from tests.support.world import ORDER_ID, OWNER, JsonDict, World
+from kanorio_refunds.errors import NotEligible, PermissionDenied
+from kanorio_refunds.testing.fake_stripe import Fault, stripe_paid_order
+from tests.support.gateway import Answer, Crash
+from tests.support.world import ADMIN, NOT_ALLOWED, ORDER_ID, OWNER, SITE, JsonDict, World
 
 _RESERVING_AT_STRIPE = frozenset({"pending", "requires_action", "succeeded"})
 _STRIPE_MOVES: dict[str, tuple[str, ...]] = {
@@ -84,13 +108,41 @@ _READ_FAULTS = (
     Fault.SERVER_ERROR,
     Fault.RATE_LIMITED,
 )
+_ANSWERS = (Answer.UNREADABLE, Answer.UNAUTHORIZED, Answer.IDEMPOTENCY_ERROR)
+_ACTORS = (OWNER, ADMIN)
+_SERVICES = 3
 _REJECT_CODES = ("charge_disputed", "amount_too_large", "parameter_invalid_integer")
 _FAILURE_REASONS = ("declined", "expired_or_canceled_card", "lost_or_stolen_card", None)
+_RESERVING = frozenset(
+    {
+        RefundStatus.SUBMITTING,
+        RefundStatus.PENDING,
+        RefundStatus.REQUIRES_ACTION,
+        RefundStatus.SUCCEEDED,
+    }
+)
+_S3: dict[RefundStatus, frozenset[RefundStatus]] = {
+    RefundStatus.SUBMITTING: frozenset(RefundStatus) - {RefundStatus.SUBMITTING},
+    RefundStatus.PENDING: frozenset(
+        {
+            RefundStatus.SUCCEEDED,
+            RefundStatus.FAILED,
+            RefundStatus.CANCELED,
+            RefundStatus.REQUIRES_ACTION,
+        }
+    ),
+    RefundStatus.REQUIRES_ACTION: frozenset(
+        {RefundStatus.PENDING, RefundStatus.SUCCEEDED, RefundStatus.FAILED, RefundStatus.CANCELED}
+    ),
+    RefundStatus.SUCCEEDED: frozenset({RefundStatus.FAILED, RefundStatus.REQUIRES_ACTION}),
+    RefundStatus.FAILED: frozenset(),
+    RefundStatus.CANCELED: frozenset(),
+}
 _REASONS = (None, "duplicate", "fraudulent", "customer_request")
 
 
 class GatewayTruth(RuleBasedStateMachine):
-    """Two host processes refunding one order through a hostile Stripe."""
+    """Three host processes refunding one order through a hostile Stripe."""
 
     world: World
     CURRENCIES: ClassVar[tuple[str, ...]] = ("USD", "JPY")
@@ -105,6 +157,12 @@ class GatewayTruth(RuleBasedStateMachine):
         default_status=st.sampled_from(("succeeded", "succeeded", "pending", "requires_action")),
         policy=st.sampled_from((FeePolicy.NET_OF_FEES, FeePolicy.NET_OF_FEES, FeePolicy.GROSS)),
         settles_in_eur=st.booleans(),
+        stripe_offset=st.sampled_from((0, 0, 3, -3, 600, -600)),
+        charge_only=st.booleans(),
+        lossless=st.booleans(),
+        jobs=st.lists(
+            st.sampled_from(("refund", "full", "sync", "deliver", "quote")), min_size=3, max_size=4
+        ),
     )
     def start(
         self,
@@ -115,6 +173,10 @@ class GatewayTruth(RuleBasedStateMachine):
         default_status: str,
         policy: FeePolicy,
         settles_in_eur: bool,
+        stripe_offset: int,
+        charge_only: bool,
+        lossless: bool,
+        jobs: list[str],
     ) -> None:
         total = Money.from_minor(total_units, currency)
         # Fees are in the settlement currency; a USD order may settle in EUR (B3).
@@ -122,22 +184,41 @@ class GatewayTruth(RuleBasedStateMachine):
         settlement = "EUR" if rate is not None else currency
         fee = Money.from_minor(total_units * fee_percent // 100 * 9 // 10, settlement)
         platform_fee = Money.from_minor(total_units // 100 if platform else 0, settlement)
-        self.world = World.with_order(
+        self.world = World(
+            services=_SERVICES,
+            default_refund_status=default_status,
+            fee_policy=policy,
+            stripe_offset=timedelta(seconds=stripe_offset),
+        )
+        order = stripe_paid_order(
+            self.world.stripe,
+            order_id=ORDER_ID,
+            site_id=SITE,
             total=total,
             stripe_fee=fee,
             platform_fee=platform_fee,
-            services=2,
-            default_refund_status=default_status,
-            fee_policy=policy,
             exchange_rate=rate,
         )
+        assert order.payment is not None
+        assert order.payment.payment_intent_id is not None
+        self.pi: str = order.payment.payment_intent_id
+        if charge_only:  # a payment made with the Charges API: the order knows no PaymentIntent
+            order = attrs.evolve(order, payment=attrs.evolve(order.payment, payment_intent_id=None))
+        self.world.orders.add(order)
         self.currency = currency
         self.policy = policy
-        order = self.world.order()
-        assert order.payment is not None
-        self.captured = order.payment.captured
-        # The cap: net received (NET_OF_FEES) or the captured amount (GROSS), B1, B5.
-        self.net = refundable_balance(order.payment, (), policy).net_received
+        self.captured = total
+        # The cap, from the set-up figures (B1, B3, B5): each fee converted to the order
+        # currency at the payment's rate, rounded up so that the balance is never overstated.
+        fees = 0
+        for settled in (fee.minor, platform_fee.minor):
+            fees += math.ceil(Decimal(settled) / rate) if rate is not None else settled
+        self.net = total if policy is FeePolicy.GROSS else self._money(total_units - fees)
+        # Every event is delivered in the end (none dropped): webhooks alone must converge.
+        self.lossless = lossless
+        self.many_done = False
+        # What the processes do at once on real threads at the end (see ``teardown``).
+        self.jobs = jobs
         # A payment of no order, to see events for unknown orders.
         self.stray_pi: str = self.world.stripe.create_payment(
             10**6, currency.lower(), stripe_fee=0
@@ -146,7 +227,7 @@ class GatewayTruth(RuleBasedStateMachine):
         self.inbox: list[JsonDict] = []  # events emitted and not yet delivered (or redelivered)
         self.seen_events = 0
         self.forgeries = 0
-        self.last: Order = order
+        self.last: Order = self.world.order()
 
     # ---------------------------------------------------------------- helpers
 
@@ -161,11 +242,11 @@ class GatewayTruth(RuleBasedStateMachine):
 
     def _reserved_in_truth(self) -> int:
         """Stripe's reserving refunds plus our written-ahead ones Stripe does not hold (minor)."""
-        gateway = self.world.stripe_refunds()
+        gateway = self.world.stripe.refunds_of(self.pi)
         at_stripe = {r["metadata"].get(METADATA_REFUND_ID) for r in gateway}
         reserving: int = sum(r["amount"] for r in gateway if r["status"] in _RESERVING_AT_STRIPE)
         unsent = sum(
-            to_stripe_amount(r.amount)
+            r.amount.minor
             for r in self.world.order().refunds
             if r.status is RefundStatus.SUBMITTING and r.id not in at_stripe
         )
@@ -189,20 +270,18 @@ class GatewayTruth(RuleBasedStateMachine):
         order = world.order()
         payment = order.payment
         assert payment is not None
-        charge = world.stripe.charge_of(world.pi())
+        charge = world.stripe.charge_of(self.pi)
         assert charge["amount_refunded"] <= charge["amount_captured"]
         # The cap (B1, L1, L4): no refund reserves money that is not there.
-        net = to_stripe_amount(self.net)
+        net = self.net.minor
         assert self._reserved_in_truth() <= net, (self._reserved_in_truth(), net)
         ours = sum(
-            to_stripe_amount(r.amount)
-            for r in order.refunds
-            if r.reserves and r.origin is RefundOrigin.LOCAL
+            r.amount.minor for r in order.refunds if r.reserves and r.origin is RefundOrigin.LOCAL
         )
         assert ours <= net, (ours, net)
         # Never two gateway refunds for one local refund, never one gateway refund twice here.
         by_local: dict[str, list[str]] = {}
-        for r in world.stripe_refunds():
+        for r in world.stripe.refunds_of(self.pi):
             local_id = r["metadata"].get(METADATA_REFUND_ID)
             if local_id is not None:
                 by_local.setdefault(local_id, []).append(r["id"])
@@ -222,8 +301,12 @@ class GatewayTruth(RuleBasedStateMachine):
             counted,
         )
         # S1: the status is derived from the amounts.
-        refundable = refundable_balance(payment, order.refunds, self.policy).refundable
-        assert order.status == derive_order_status(order.status, order.refunds, refundable)
+        assert order.status is self._s1_status(order), (order.status, order.refunds)
+        # S3: a refund's status only moves along Stripe's refund state machine.
+        for refund in order.refunds:
+            before = self.last.find_refund(refund.id)
+            if before is not None and before.status is not refund.status:
+                assert refund.status in _S3[before.status], (before.status, refund.status)
         # F3: activity is append-only; versions only grow.
         assert order.activity[: len(self.last.activity)] == self.last.activity
         assert order.version >= self.last.version
@@ -234,6 +317,20 @@ class GatewayTruth(RuleBasedStateMachine):
         assert {r.id for r in self.last.refunds} <= {r.id for r in order.refunds}
         self.last = order
 
+    def _refundable_units(self, order: Order) -> int:
+        """B1, B2 written out: min(net − reserved, captured − Stripe's amount_refunded) ≥ 0."""
+        assert order.payment is not None
+        reserved = sum(r.amount.minor for r in order.refunds if r.status in _RESERVING)
+        left = self.captured.minor - order.payment.amount_refunded.minor
+        return max(0, min(self.net.minor - reserved, left))
+
+    def _s1_status(self, order: Order) -> OrderStatus:
+        if not any(r.status in _RESERVING for r in order.refunds):
+            return OrderStatus.PAID
+        if self._refundable_units(order) == 0:
+            return OrderStatus.REFUNDED
+        return OrderStatus.PARTIALLY_REFUNDED
+
     @invariant()
     def invariants_hold(self) -> None:
         if hasattr(self, "world"):
@@ -243,26 +340,30 @@ class GatewayTruth(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        service=st.integers(0, 1),
+        service=st.integers(0, _SERVICES - 1),
         full=st.integers(0, 3),
         reason=st.sampled_from(_REASONS),
+        actor=st.sampled_from(_ACTORS),
     )
-    def quote(self, data: st.DataObject, service: int, full: int, reason: str | None) -> None:
+    def quote(
+        self, data: st.DataObject, service: int, full: int, reason: str | None, actor: Any
+    ) -> None:
         amount: Any = FULL
         if full:
-            amount = self._money(data.draw(st.integers(1, to_stripe_amount(self.captured))))
+            amount = self._money(data.draw(st.integers(1, self.captured.minor)))
         try:
-            quote = self.world.services[service].quote(ORDER_ID, OWNER, amount, reason)
+            quote = self.world.services[service].quote(ORDER_ID, actor, amount, reason)
         except RefundError:
             return
         self.quotes.append(quote)
 
     @precondition(lambda self: bool(self.quotes))
-    @rule(data=st.data(), service=st.integers(0, 1))
-    def process(self, data: st.DataObject, service: int) -> None:
-        """Process any quote so far: fresh, stale, or already processed (F2, L4)."""
+    @rule(data=st.data(), service=st.integers(0, _SERVICES - 1), actor=st.sampled_from(_ACTORS))
+    def process(self, data: st.DataObject, service: int, actor: Any) -> None:
+        """Process any quote so far: fresh, stale, or already processed (F2, L4), by the actor
+        who confirmed it or by another allowed one (who is refused)."""
         quote = data.draw(st.sampled_from(self.quotes))
-        self._process(quote, OWNER, service)
+        self._process(quote, actor, service)
 
     def _process(self, quote: RefundQuote, actor: Any, service: int) -> None:
         before = {r.id: r for r in self.world.order().refunds}
@@ -278,29 +379,151 @@ class GatewayTruth(RuleBasedStateMachine):
             assert before[quote.refund_id].gateway_refund_id is None
 
     @rule(
-        service=st.integers(0, 1),
+        service=st.integers(0, _SERVICES - 1),
         fraction=st.sampled_from((None, 1, 2, 3, 5, 10)),
         reason=st.sampled_from(_REASONS),
+        actor=st.sampled_from(_ACTORS),
     )
-    def refund_now(self, service: int, fraction: int | None, reason: str | None) -> None:
+    def refund_now(
+        self, service: int, fraction: int | None, reason: str | None, actor: Any
+    ) -> None:
         """Confirm and process at once: FULL, or a part of the balance (mostly, so that the
         order keeps a balance for more refunds)."""
-        self._refund_now(service, fraction, reason)
+        self._refund_now(service, fraction, reason, actor)
 
-    def _refund_now(self, service: int, fraction: int | None, reason: str | None) -> None:
+    def _refund_now(
+        self, service: int, fraction: int | None, reason: str | None, actor: Any = OWNER
+    ) -> None:
         svc = self.world.services[service]
         try:
             amount: Any = FULL
             if fraction is not None:
-                refundable = svc.eligibility(ORDER_ID, OWNER).refundable
-                step = stripe_step(refundable.currency)
-                units = refundable.minor // (fraction + 1) // step * step
-                amount = self._money(max(units, step))
-            quote = svc.quote(ORDER_ID, OWNER, amount, reason)
+                refundable = svc.eligibility(ORDER_ID, actor).refundable
+                amount = self._money(max(refundable.minor // (fraction + 1), 1))
+            quote = svc.quote(ORDER_ID, actor, amount, reason)
         except RefundError:
             return
         self.quotes.append(quote)
-        self._process(quote, OWNER, service)
+        self._process(quote, actor, service)
+
+    @rule(
+        data=st.data(),
+        actor=st.sampled_from(NOT_ALLOWED),
+        use_case=st.sampled_from(("eligibility", "quote", "process", "revoke", "restore")),
+    )
+    def refused_actor(self, data: st.DataObject, actor: Any, use_case: str) -> None:
+        """E2, P2: staff, buyers, anonymous actors and other sites' administrators are refused
+        and change nothing, not even by a read of Stripe."""
+        before = self.world.order()
+        requests = len(self.world.stripe.requests)
+        svc = self.world.services[data.draw(st.integers(0, _SERVICES - 1))]
+        if use_case == "eligibility":
+            eligibility = svc.eligibility(ORDER_ID, actor)
+            assert not eligibility.allowed
+            assert "not_owner_or_admin" in eligibility.codes, eligibility
+        else:
+            calls = {
+                "quote": lambda: svc.quote(ORDER_ID, actor, FULL),
+                "revoke": lambda: svc.revoke_buyer_access(ORDER_ID, actor),
+                "restore": lambda: svc.restore_buyer_access(ORDER_ID, actor),
+            }
+            if self.quotes:
+                quote = data.draw(st.sampled_from(self.quotes))
+                calls["process"] = lambda: svc.process(quote, actor)
+            call = calls.get(use_case, calls["quote"])
+            try:
+                call()
+            except (PermissionDenied, NotEligible):
+                pass
+            else:
+                raise AssertionError(f"{actor} was allowed to {use_case}")
+        assert self.world.order() == before
+        assert len(self.world.stripe.requests) == requests
+
+    @precondition(lambda self: not self.many_done)
+    @rule(dice=st.integers(0, 7), extra=st.integers(1, 5))
+    def many_small_refunds(self, dice: int, extra: int) -> None:
+        """More than 100 refunds on one payment (Stripe lists them 100 a page): 100 + ``extra``
+        refunds of one unit each made in the Stripe dashboard, within the cap."""
+        if dice:
+            return
+        count = 100 + extra
+        if self._room() < count or self.world.stripe.dispute_of(self.pi) is not None:
+            return
+        self.many_done = True
+        for _ in range(count):
+            self.world.stripe.create_refund({"payment_intent": self.pi, "amount": 1})
+
+    def _room(self) -> int:
+        room = self.net.minor - self._reserved_in_truth()
+        charge = self.world.stripe.charge_of(self.pi)
+        return min(room, charge["amount_captured"] - charge["amount_refunded"])
+
+    def _threads(self, jobs: list[str]) -> None:
+        """L4, L2, L5 on real threads: 3+ processes at once (one per job, round-robin over the
+        services) against the shared repository and Stripe; the repository pauses before each
+        read and save so that they interleave between read and save."""
+        gateway, orders = self.world.gateway, self.world.orders
+        parked = (
+            list(gateway.before_create),
+            list(gateway.after_create),
+            list(orders.before_save),
+        )
+        gateway.before_create.clear()
+        gateway.after_create.clear()
+        orders.before_save.clear()
+        self._pull()
+        inbox, self.inbox = self.inbox, []
+        lock = threading.Lock()
+        escaped: list[BaseException] = []
+        redeliver: list[JsonDict] = []
+
+        def run(job: str, n: int) -> None:
+            svc = self.world.services[n % _SERVICES]
+            actor = _ACTORS[n % 2]
+            try:
+                if job in ("refund", "full"):
+                    amount: Any = FULL
+                    if job == "refund":
+                        refundable = svc.eligibility(ORDER_ID, actor).refundable
+                        amount = self._money(max(refundable.minor // 3, 1))
+                    quote = svc.quote(ORDER_ID, actor, amount)
+                    with lock:
+                        self.quotes.append(quote)
+                    svc.process(quote, actor)
+                elif job == "quote" and self.quotes:
+                    svc.process(self.quotes[n % len(self.quotes)], actor)
+                elif job == "sync":
+                    svc.sync(ORDER_ID)
+                else:
+                    for event in inbox[n % 2 :: 2]:
+                        try:
+                            svc.apply_event(parse_event(event))
+                        except RefundError:
+                            with lock:
+                                redeliver.append(event)
+            except (RefundError, Crash):
+                pass
+            except BaseException as e:  # anything else escaping is a bug
+                with lock:
+                    escaped.append(e)
+
+        orders.pause = 0.0002
+        try:
+            workers = [threading.Thread(target=run, args=(job, n)) for n, job in enumerate(jobs)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        finally:
+            orders.pause = 0.0
+            gateway.before_create.extend(parked[0])
+            gateway.after_create.extend(parked[1])
+            orders.before_save.extend(parked[2])
+        if "deliver" not in jobs:
+            redeliver.extend(inbox)
+        self.inbox.extend(redeliver)
+        assert not escaped, escaped
 
     @rule(data=st.data(), stray=st.booleans())
     def dashboard_refund(self, data: st.DataObject, stray: bool) -> None:
@@ -308,13 +531,11 @@ class GatewayTruth(RuleBasedStateMachine):
         if stray:
             self.world.stripe.create_refund({"payment_intent": self.stray_pi, "amount": 1})
             return
-        room = to_stripe_amount(self.net) - self._reserved_in_truth()
-        charge = self.world.stripe.charge_of(self.world.pi())
-        room = min(room, charge["amount_captured"] - charge["amount_refunded"])
-        if room <= 0 or self.world.stripe.dispute_of(self.world.pi()) is not None:
+        room = self._room()
+        if room <= 0 or self.world.stripe.dispute_of(self.pi) is not None:
             return
         units = data.draw(st.sampled_from((room, 1, max(1, room // 2))))
-        params: dict[str, Any] = {"payment_intent": self.world.pi(), "amount": units}
+        params: dict[str, Any] = {"payment_intent": self.pi, "amount": units}
         if data.draw(st.booleans()):
             params["reason"] = "requested_by_customer"
             params["metadata"] = {"note": "refunded by phone"}
@@ -324,13 +545,13 @@ class GatewayTruth(RuleBasedStateMachine):
 
     @precondition(
         lambda self: any(
-            r["status"] in _STRIPE_MOVES for r in self.world.stripe.refunds_of(self.world.pi())
+            r["status"] in _STRIPE_MOVES for r in self.world.stripe.refunds_of(self.pi)
         )
     )
     @rule(data=st.data())
     def stripe_moves_a_refund(self, data: st.DataObject) -> None:
         """Asynchronous outcomes, including late failures (succeeded → failed)."""
-        movable = [r for r in self.world.stripe_refunds() if r["status"] in _STRIPE_MOVES]
+        movable = [r for r in self.world.stripe.refunds_of(self.pi) if r["status"] in _STRIPE_MOVES]
         refund = data.draw(st.sampled_from(movable))
         status = data.draw(st.sampled_from(_STRIPE_MOVES[refund["status"]]))
         reason = None
@@ -338,17 +559,20 @@ class GatewayTruth(RuleBasedStateMachine):
             reason = data.draw(st.sampled_from(_FAILURE_REASONS))
         self.world.stripe.set_refund_status(refund["id"], status, failure_reason=reason)
 
-    @rule(lost=st.booleans(), dice=st.integers(0, 7))
-    def dispute(self, lost: bool, dice: int) -> None:
-        """Open the payment's dispute (rarely: while open, and for good once lost, it blocks
-        refunds), or close it (won: refundable again; lost: never)."""
+    @rule(lost=st.booleans(), dice=st.integers(0, 7), inquiry=st.booleans())
+    def dispute(self, lost: bool, dice: int, inquiry: bool) -> None:
+        """E5: open the payment's dispute (rarely: while open, and for good once lost, it blocks
+        refunds), a chargeback or an inquiry (``warning_needs_response``), or close it
+        (chargeback won: refundable again; lost: never; inquiry: ``warning_closed``)."""
         if dice:
             return
-        dispute = self.world.stripe.dispute_of(self.world.pi())
+        dispute = self.world.stripe.dispute_of(self.pi)
         if dispute is None:
-            self.world.stripe.open_dispute(self.world.pi())
-        elif dispute["status"] not in ("won", "lost"):
-            self.world.stripe.close_dispute(self.world.pi(), "lost" if lost else "won")
+            self.world.stripe.open_dispute(self.pi, inquiry=inquiry)
+        elif dispute["status"].startswith("warning_") and dispute["status"] != "warning_closed":
+            self.world.stripe.close_dispute(self.pi, "warning_closed")
+        elif dispute["status"] not in ("won", "lost", "warning_closed"):
+            self.world.stripe.close_dispute(self.pi, "lost" if lost else "won")
 
     @rule(seconds=st.sampled_from((1, 5, 60, 3600)))
     def time_passes(self, seconds: int) -> None:
@@ -357,17 +581,17 @@ class GatewayTruth(RuleBasedStateMachine):
     # ---------------------------------------------------------------- the network and the host
 
     @rule(
-        fault=st.sampled_from(_CREATE_FAULTS),
+        fault=st.sampled_from(_CREATE_FAULTS + _ANSWERS),
         code=st.sampled_from(_REJECT_CODES),
-        read=st.booleans(),
+        operation=st.sampled_from(("create", "create", "read", "page")),
     )
-    def network_fault(self, fault: Fault, code: str, read: bool) -> None:
-        """Our next Stripe call fails (a read, or a refund creation)."""
-        if read:
-            if fault in _READ_FAULTS:
-                self.world.gateway.arm_fault("read", fault)
+    def network_fault(self, fault: Fault | Answer, code: str, operation: str) -> None:
+        """Our next Stripe call fails: a refund creation, a payment read, or the second or a
+        later page of the refund listing; with a network fault, a 4xx/5xx, an unreadable
+        answer (after Stripe did the work), a 401 or an idempotency error."""
+        if operation != "create" and fault in _CREATE_FAULTS and fault not in _READ_FAULTS:
             return
-        self.world.gateway.arm_fault("create", fault, code if fault is Fault.REJECT else None)
+        self.world.gateway.arm_fault(operation, fault, code if fault is Fault.REJECT else None)
 
     @rule(after=st.booleans())
     def crash(self, after: bool) -> None:
@@ -381,7 +605,7 @@ class GatewayTruth(RuleBasedStateMachine):
     @rule(
         when=st.sampled_from(("before_create", "after_create", "before_save")),
         action=st.sampled_from(("sync", "deliver", "refund", "late_failure")),
-        service=st.integers(0, 1),
+        service=st.integers(0, _SERVICES - 1),
     )
     def interleave(self, when: str, action: str, service: int) -> None:
         """Something happens while a process is inside ``create_refund`` or about to save an
@@ -401,7 +625,9 @@ class GatewayTruth(RuleBasedStateMachine):
                 for event in inbox:
                     self._deliver(event, service)
             else:
-                succeeded = [r for r in self.world.stripe_refunds() if r["status"] == "succeeded"]
+                succeeded = [
+                    r for r in self.world.stripe.refunds_of(self.pi) if r["status"] == "succeeded"
+                ]
                 if succeeded:
                     self.world.stripe.set_refund_status(succeeded[-1]["id"], "failed")
             self._check()
@@ -415,7 +641,7 @@ class GatewayTruth(RuleBasedStateMachine):
 
     # ---------------------------------------------------------------- webhooks and sync
 
-    @rule(data=st.data(), service=st.integers(0, 1), twice=st.booleans())
+    @rule(data=st.data(), service=st.integers(0, _SERVICES - 1), twice=st.booleans())
     def deliver_one(self, data: st.DataObject, service: int, twice: bool) -> None:
         """Deliver any undelivered event (out of order), possibly twice (L5)."""
         self._pull()
@@ -424,11 +650,11 @@ class GatewayTruth(RuleBasedStateMachine):
         event = self.inbox.pop(data.draw(st.integers(0, len(self.inbox) - 1)))
         self._deliver(event, service)
         if twice:
-            self._deliver(event, data.draw(st.integers(0, 1)))
+            self._deliver(event, data.draw(st.integers(0, _SERVICES - 1)))
 
     @rule(
         data=st.data(),
-        service=st.integers(0, 1),
+        service=st.integers(0, _SERVICES - 1),
         unknown=st.booleans(),
         keep_metadata=st.booleans(),
     )
@@ -444,7 +670,7 @@ class GatewayTruth(RuleBasedStateMachine):
             e
             for e in self.world.stripe.events_since(0)
             if e["data"]["object"].get("object") == "refund"
-            and e["data"]["object"].get("payment_intent") == self.world.pi()
+            and e["data"]["object"].get("payment_intent") == self.pi
         ]
         if not refund_events:
             return
@@ -452,7 +678,7 @@ class GatewayTruth(RuleBasedStateMachine):
         forged = copy.deepcopy(data.draw(st.sampled_from(refund_events)))
         forged["id"] = f"{forged['id']}_forged_{self.forgeries}"
         obj = forged["data"]["object"]
-        obj["amount"] = data.draw(st.integers(1, 2 * to_stripe_amount(self.captured)))
+        obj["amount"] = data.draw(st.integers(1, 2 * self.captured.minor))
         if unknown:
             obj["id"] = f"re_forged_{self.forgeries}"
             if not keep_metadata:
@@ -472,8 +698,9 @@ class GatewayTruth(RuleBasedStateMachine):
         assert not [r for r in order.refunds if (r.gateway_refund_id or "").startswith("re_forged")]
 
     def _stripe_ids(self) -> set[str]:
-        return {r["id"] for r in self.world.stripe_refunds()}
+        return {r["id"] for r in self.world.stripe.refunds_of(self.pi)}
 
+    @precondition(lambda self: not self.lossless)
     @rule(data=st.data())
     def drop_one(self, data: st.DataObject) -> None:
         """An event is lost for good."""
@@ -481,14 +708,14 @@ class GatewayTruth(RuleBasedStateMachine):
         if self.inbox:
             self.inbox.pop(data.draw(st.integers(0, len(self.inbox) - 1)))
 
-    @rule(service=st.integers(0, 1), newest_first=st.booleans())
+    @rule(service=st.integers(0, _SERVICES - 1), newest_first=st.booleans())
     def deliver_all(self, service: int, newest_first: bool) -> None:
         self._pull()
         inbox, self.inbox = self.inbox, []
         for event in reversed(inbox) if newest_first else inbox:
             self._deliver(event, service)
 
-    @rule(service=st.integers(0, 1))
+    @rule(service=st.integers(0, _SERVICES - 1))
     def sync(self, service: int) -> None:
         with contextlib.suppress(RefundError, Crash):
             self.world.services[service].sync(ORDER_ID)
@@ -501,6 +728,12 @@ class GatewayTruth(RuleBasedStateMachine):
         self.world.gateway.calm()
         self.world.orders.before_save.clear()
         self._check()
+        # Threads are not replayable, so they run here, after the last rule (Hypothesis needs a
+        # deterministic sequence of rules), with the invariants checked afterwards.
+        self._threads(self.jobs)
+        self._check()
+        if self.lossless:
+            self._converge_by_webhooks()
         service = self.world.service
         synced = service.sync(ORDER_ID)
         self._check()
@@ -513,10 +746,33 @@ class GatewayTruth(RuleBasedStateMachine):
         self._check()
         self._assert_matches_stripe(self.world.order())
 
-    def _assert_matches_stripe(self, order: Order) -> None:
-        gateway = self.world.stripe_refunds()
+    def _converge_by_webhooks(self) -> None:
+        """L5, L6, B4: every webhook delivered (oldest first, redelivered until answered 2xx,
+        with a calm network) and NO sync: each refund Stripe holds is recorded once with its
+        amount and status; the refunds still SUBMITTING are exactly those Stripe never made
+        (only a sync resumes them); the balance is Stripe's minus those."""
+        for _ in range(5):
+            self._pull()
+            inbox, self.inbox = self.inbox, []
+            for event in inbox:
+                self._deliver(event, 0)
+        assert not self.inbox, "events still refused with a calm network"
+        order = self.world.order()
+        self._check()
+        at_stripe = {
+            r["metadata"].get(METADATA_REFUND_ID) for r in self.world.stripe.refunds_of(self.pi)
+        }
+        unsent = [
+            r for r in order.refunds if r.status is RefundStatus.SUBMITTING and r.id in at_stripe
+        ]
+        assert not unsent, f"Stripe holds these, the webhooks did not resolve them: {unsent}"
+        self._assert_matches_stripe(order, webhooks_only=True)
+
+    def _assert_matches_stripe(self, order: Order, *, webhooks_only: bool = False) -> None:
+        gateway = self.world.stripe.refunds_of(self.pi)
         local = {r.gateway_refund_id: r for r in order.refunds if r.gateway_refund_id}
-        assert not [r for r in order.refunds if r.status is RefundStatus.SUBMITTING]
+        submitting = [r for r in order.refunds if r.status is RefundStatus.SUBMITTING]
+        assert webhooks_only or not submitting, submitting
         for raw in gateway:
             theirs = parse_refund(raw)
             mine = local.pop(theirs.id, None)
@@ -530,26 +786,29 @@ class GatewayTruth(RuleBasedStateMachine):
             if theirs.status is RefundStatus.FAILED:
                 assert mine.failure_reason == theirs.failure_reason
         assert not local, f"recorded but not at Stripe: {local}"
-        # Refunds we recorded without a Stripe id were never sent, so they cannot hold money.
-        assert all(not r.reserves for r in order.refunds if r.gateway_refund_id is None), (
-            order.refunds
-        )
-        # B1/B2 from Stripe alone.
-        charge = self.world.stripe.charge_of(self.world.pi())
+        # Refunds we recorded without a Stripe id were never sent, so they hold no money
+        # (but the ones still SUBMITTING, which only a sync resumes).
+        assert all(
+            not r.reserves
+            for r in order.refunds
+            if r.gateway_refund_id is None and r.status is not RefundStatus.SUBMITTING
+        ), order.refunds
+        # B1/B2 from Stripe alone (and our unsent SUBMITTING refunds).
+        charge = self.world.stripe.charge_of(self.pi)
         reserving = sum(r["amount"] for r in gateway if r["status"] in _RESERVING_AT_STRIPE)
-        step = stripe_step(self.captured.currency)
-        units = min(
-            to_stripe_amount(self.net) - reserving,
-            charge["amount_captured"] - charge["amount_refunded"],
+        reserving += sum(r.amount.minor for r in submitting)
+        units = max(
+            0,
+            min(
+                self.net.minor - reserving,
+                charge["amount_captured"] - charge["amount_refunded"],
+            ),
         )
-        units = max(units, 0)
-        expected = from_stripe_amount(units - units % step, self.captured.currency)
         assert order.payment is not None
-        actual = refundable_balance(order.payment, order.refunds, self.policy).refundable
-        assert actual == expected, (actual, expected)
-        assert order.payment.amount_refunded == from_stripe_amount(
-            charge["amount_refunded"], self.captured.currency
-        )
+        assert self._refundable_units(order) == units, (self._refundable_units(order), units)
+        assert self.world.service.eligibility(ORDER_ID, OWNER).refundable == self._money(units)
+        if not webhooks_only:
+            assert order.payment.amount_refunded.minor == charge["amount_refunded"]
 
 
 TestGatewayTruth = GatewayTruth.TestCase
