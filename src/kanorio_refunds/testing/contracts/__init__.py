@@ -12,6 +12,10 @@ runs every ``test_*`` method of the suite against it::
 
 - ``OrderRepositoryContract``: versioned, atomic saves (L4), no partial writes, lookups by
   payment (L5), every field of an order stored and read back equal.
+- ``ActivityFeedContract``: every stored activity entry once in the feed, at a global
+  position, in save order, none for a conflicting save (O1).
+- ``OrderListingContract``: a site's orders newest first, filtered, keyset pages that lose
+  nothing, refused foreign cursors, and the orders needing sync (O2, I2).
 - ``ProcessedEventsContract``: seen/record idempotent, event ids kept distinct (L5).
 - ``PaymentGatewayContract``: a ``PaymentGateway`` over the Stripe simulator (``FakeStripe``)
   reads payments and refunds, creates refunds idempotently and translates every fault (L1-L3,
@@ -22,8 +26,16 @@ This library runs the same suites on its own adapters. The module needs ``pytest
 never imports the ``stripe`` SDK.
 """
 
+from kanorio_refunds.testing.contracts._feed import ActivityFeedContract
 from kanorio_refunds.testing.contracts._gateway import PaymentGatewayContract
+from kanorio_refunds.testing.contracts._listing import OrderListingContract
 from kanorio_refunds.testing.contracts._processed_events import ProcessedEventsContract
 from kanorio_refunds.testing.contracts._repository import OrderRepositoryContract
 
-__all__ = ["OrderRepositoryContract", "PaymentGatewayContract", "ProcessedEventsContract"]
+__all__ = [
+    "ActivityFeedContract",
+    "OrderListingContract",
+    "OrderRepositoryContract",
+    "PaymentGatewayContract",
+    "ProcessedEventsContract",
+]
