@@ -24,8 +24,8 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
@@ -155,6 +155,7 @@ class Journal:
         self.quotes: dict[str, dict[str, Any]] = {}
         self.final: dict[str, dict[str, Any]] = {}
         self._file: IO[str] | None = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,10 +195,11 @@ class Journal:
     def write(self, entry: dict[str, Any]) -> None:
         """Append ``entry`` durably (flush and fsync) and remember it."""
         assert self._file is not None
-        self._file.write(json.dumps(entry, sort_keys=True) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._load(entry)
+        with self._lock:
+            self._file.write(json.dumps(entry, sort_keys=True) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._load(entry)
 
 
 @dataclass
@@ -343,6 +345,10 @@ def outcome_counts(results: list[Result]) -> dict[str, int]:
     return dict(Counter(r.outcome for r in results))
 
 
-def rows_of(rows: list[Row], only: Callable[[Row], bool] | None = None) -> Iterator[Row]:
-    """The rows to run (all, by default)."""
-    return (r for r in rows if only is None or only(r))
+def by_order(rows: list[Row]) -> list[list[Row]]:
+    """The rows grouped by order id, each group in file order: groups may run concurrently
+    (different orders), the rows of one order never do (each sees the one before it)."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.order_id, []).append(row)
+    return list(groups.values())
