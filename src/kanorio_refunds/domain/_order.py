@@ -127,14 +127,15 @@ class Order:
 
     def refund(self, refund_id: RefundId) -> Refund:
         """The refund with that id; ``RefundNotFound`` otherwise."""
-        for refund in self.refunds:
-            if refund.id == refund_id:
-                return refund
-        raise RefundNotFound(f"order {self.id} has no refund {refund_id}")
+        position = _positions(self).get(refund_id)
+        if position is None:
+            raise RefundNotFound(f"order {self.id} has no refund {refund_id}")
+        return self.refunds[position]
 
     def find_refund(self, refund_id: RefundId) -> Refund | None:
         """The refund with that id, or None."""
-        return next((r for r in self.refunds if r.id == refund_id), None)
+        position = _positions(self).get(refund_id)
+        return None if position is None else self.refunds[position]
 
     def refund_for_quote(self, quote_id: QuoteId) -> Refund | None:
         """The refund made from that quote, if it was processed (F2 idempotency).
@@ -148,11 +149,17 @@ class Order:
 
     def with_refund(self, refund: Refund) -> Order:
         """This order with ``refund`` added, or replacing the refund with the same id."""
-        if self.find_refund(refund.id) is None:
-            return attrs.evolve(self, refunds=(*self.refunds, refund))
-        return attrs.evolve(
-            self, refunds=tuple(refund if r.id == refund.id else r for r in self.refunds)
-        )
+        position = _positions(self).get(refund.id)
+        if position is None:
+            added = attrs.evolve(self, refunds=(*self.refunds, refund))
+            _derive_index(self, added, None, refund)
+            return added
+        refunds = list(self.refunds)
+        before = refunds[position]
+        refunds[position] = refund
+        replaced = attrs.evolve(self, refunds=tuple(refunds))
+        _derive_index(self, replaced, before, refund)
+        return replaced
 
     def with_activity(self, *entries: ActivityEntry) -> Order:
         """This order with ``entries`` appended to its activity timeline (never rewritten)."""
@@ -163,3 +170,80 @@ class Order:
         if status != self.status:
             check_order_transition(self.status, status)
         return attrs.evolve(self, status=status)
+
+
+# Where each refund sits in an order's ``refunds``, per refunds tuple (issue 10: lookups and
+# replacements by id cost the same on an order's 1,000th refund as on its first). Kept beside
+# the orders, keyed by the identity of their (immutable) refunds tuple, not in a field: an
+# order's value (equality, hash, fields, serialisation) stays what it is, and every order
+# sharing that tuple (``attrs.evolve`` of its activity, status, payment or version) shares the
+# index. Ids are unique in an order (``with_refund`` replaces by id); should an order hold a
+# repeated id, the first refund wins, as the scans this replaces did. A pure memo, bounded
+# (cleared when full): nothing observable but speed.
+class _Index:
+    __slots__ = ("by_gateway", "by_id", "refunds")
+
+    def __init__(
+        self,
+        refunds: tuple[Refund, ...],
+        by_id: dict[RefundId, int],
+        by_gateway: dict[str, int] | None,
+    ) -> None:
+        self.refunds = refunds  # held, so its id is not reused while the entry lives
+        self.by_id = by_id
+        self.by_gateway = by_gateway  # built on first use
+
+
+_MAX_INDEXES: Final = 256
+_INDEXES: dict[int, _Index] = {}
+
+
+def _index(order: Order) -> _Index:
+    refunds = order.refunds
+    index = _INDEXES.get(id(refunds))
+    if index is not None and index.refunds is refunds:
+        return index
+    by_id: dict[RefundId, int] = {}
+    for i, refund in enumerate(refunds):
+        by_id.setdefault(refund.id, i)
+    return _remember(_Index(refunds, by_id, None))
+
+
+def _positions(order: Order) -> dict[RefundId, int]:
+    """The position of every refund of ``order`` by our id. Never mutated once made."""
+    return _index(order).by_id
+
+
+def gateway_positions(order: Order) -> dict[str, int]:
+    """The position of every refund of ``order`` that has a gateway id, by that id (the first
+    one for a repeated id). Never mutated once made."""
+    index = _index(order)
+    if index.by_gateway is None:
+        by_gateway: dict[str, int] = {}
+        for i, refund in enumerate(order.refunds):
+            if refund.gateway_refund_id is not None:
+                by_gateway.setdefault(refund.gateway_refund_id, i)
+        index.by_gateway = by_gateway
+    return index.by_gateway
+
+
+def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Refund) -> None:
+    """Give ``after`` (``before`` with ``new`` added, or replacing ``replaced``) its index
+    without a scan of its refunds."""
+    old = _index(before)
+    if replaced is None:
+        by_id = {**old.by_id, new.id: len(before.refunds)}
+        by_gateway = old.by_gateway
+        if by_gateway is not None and new.gateway_refund_id is not None:
+            by_gateway = {new.gateway_refund_id: len(before.refunds), **by_gateway}
+        _remember(_Index(after.refunds, by_id, by_gateway))
+    else:
+        same_gateway = replaced.gateway_refund_id == new.gateway_refund_id
+        _remember(_Index(after.refunds, old.by_id, old.by_gateway if same_gateway else None))
+
+
+def _remember(index: _Index) -> _Index:
+    if len(_INDEXES) >= _MAX_INDEXES:
+        _INDEXES.clear()  # bounded memory; an index is rebuilt on its next use
+    _INDEXES[id(index.refunds)] = index
+    return index

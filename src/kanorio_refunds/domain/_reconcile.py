@@ -18,7 +18,7 @@ import attrs
 from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._ids import EventId, OrderId, RefundId
 from kanorio_refunds.domain._money import Money
-from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, gateway_positions
 from kanorio_refunds.domain._payment import METADATA_NOTES, GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import (
     Refund,
@@ -79,9 +79,9 @@ def match_refund(order: Order, gateway_refund: GatewayRefund) -> Refund | None:
     ``external_refund_id`` with the refused refund's quote id and requester, rather than dropped
     as a stale report (L2: never a lost refund).
     """
-    for refund in order.refunds:
-        if refund.gateway_refund_id == gateway_refund.id:
-            return refund
+    position = gateway_positions(order).get(gateway_refund.id)
+    if position is not None:
+        return order.refunds[position]
     local_id = gateway_refund.local_refund_id
     if local_id is not None:
         local = order.find_refund(local_id)
@@ -377,13 +377,34 @@ def reconcile(
     second time.
     """
     result = refresh_payment(order, record, at=at)
+    seen_ids: set[str] = set()
     for gateway_refund in sorted(gateway_refunds, key=lambda r: (r.created_at, r.id)):
         known = match_refund(result, gateway_refund)
+        if gateway_refund.id not in seen_ids and _agrees(known, gateway_refund):
+            # The read confirms the record as it is: observe_refund would change nothing
+            # (CONFIRMED, nothing to fill in), so the order is left as is, the same object
+            # (issue 10: a read of 1,000 known refunds rebuilds nothing).
+            seen_ids.add(gateway_refund.id)
+            continue
+        seen_ids.add(gateway_refund.id)
         # A live read is newer than anything the order knows (the order is read before the
         # gateway, see RefundService._live), even when Stripe's clock runs ahead of ours.
         seen = max(at, known.status_as_of) if known and known.status_as_of else at
         result, _ = observe_refund(result, gateway_refund, observed_at=seen, track_refunded=False)
     return rederive_status(result, policy, at=at)
+
+
+def _agrees(known: Refund | None, gateway_refund: GatewayRefund) -> bool:
+    """True when a live read's report leaves ``known`` exactly as it is: same gateway id,
+    status and amount, and for a final status the same failure reason (what a CONFIRMED live
+    report fills in, ``observe_refund``)."""
+    return (
+        known is not None
+        and known.gateway_refund_id == gateway_refund.id
+        and known.status is gateway_refund.status
+        and known.amount == gateway_refund.amount
+        and (not known.status.is_final or known.failure_reason == gateway_refund.failure_reason)
+    )
 
 
 def _missed_statuses(current: RefundStatus, target: RefundStatus) -> tuple[RefundStatus, ...]:
