@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck contracts pytest test-postgres bench clean
+.PHONY: demo test lint typecheck contracts pytest test-postgres bench mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,5 +38,13 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pytest benchmarks --benchmark-only -p no:randomly
 
+# Mutation testing of the pure domain (docs/dev/mutation.md); not in CI: it takes tens of
+# minutes. mutmut is installed here only; results stay in mutants/ (git-ignored).
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $${MUTATION_CHILDREN:-2} || true
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

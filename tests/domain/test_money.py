@@ -444,3 +444,40 @@ def test_parse_accepts_trailing_zeros_within_bounds() -> None:
     """M2: trailing zeros beyond the currency's decimals are exact, so they are accepted."""
     assert Money.parse("12.500", "USD") == Money.from_minor(1250, "USD")
     assert Money.parse(Decimal("12.5000"), "USD") == Money.from_minor(1250, "USD")
+
+
+def test_thirty_digits_before_the_point_are_the_limit() -> None:
+    """M2: an amount may have 30 digits before the decimal point (far beyond any real amount),
+    not 31; the limit is the same for text and Decimal and counts the digits, not the value."""
+    thirty = "9" * 30
+    assert Money.parse(thirty, "JPY") == Money.from_minor(10**30 - 1, "JPY")
+    assert Money.parse(Decimal(thirty + ".99"), "USD") == Money.from_minor(10**32 - 1, "USD")
+    assert Money.parse("1" + "0" * 29, "JPY").minor == 10**29
+    for text in ("1" + "0" * 30, "9" * 31):
+        with pytest.raises(InvalidAmount, match="too large: amounts have at most 30 digits"):
+            Money.parse(text, "JPY")
+        with pytest.raises(InvalidAmount, match="too large"):
+            Money.parse(Decimal(text), "JPY")
+
+
+def test_sixty_four_digits_in_all_are_the_limit() -> None:
+    """M2: at most 64 digits in all (trailing zeros included) and 64 decimal places are parsed;
+    one more is refused as too many digits, before any large integer is built."""
+    sixty_four = "1" + "0" * 29 + "." + "0" * 34  # 64 digits, 34 decimal places
+    assert Money.parse(sixty_four, "USD") == Money.from_minor(10**31, "USD")
+    with pytest.raises(InvalidAmount, match="too many digits"):
+        Money.parse(sixty_four + "0", "USD")
+    places_64 = "0." + "0" * 63 + "1"  # 64 decimal places: too precise for USD, not refused early
+    with pytest.raises(InvalidAmount, match="more decimal places than USD allows"):
+        Money.parse(places_64, "USD")
+    assert Money.parse("0." + "0" * 64, "USD") == Money.zero("USD")
+    with pytest.raises(InvalidAmount, match="too many digits"):
+        Money.parse("0." + "0" * 65, "USD")
+    with pytest.raises(InvalidAmount, match="too many digits"):
+        Money.parse(Decimal("0." + "0" * 65), "USD")
+
+
+def test_zero_is_parsed_in_every_form() -> None:
+    """M2: zero parses (a positive amount is checked by A1, not by parsing)."""
+    for text in ("0", "0.00", ".0", "0.", Decimal("0"), Decimal("-0"), Decimal("0.000")):
+        assert Money.parse(text, "USD") == Money.zero("USD")

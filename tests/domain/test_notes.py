@@ -263,3 +263,43 @@ def test_control_characters_at_the_edges_are_refused_not_trimmed(edge: str) -> N
     """N3: a control character is refused wherever it stands, never silently trimmed away."""
     with pytest.raises(InvalidNotes, match="control character"):
         normalize_notes(f"{edge}refund notes{edge}")
+
+
+@pytest.mark.parametrize("allowed", ["\n", "\t", "\r\n"])
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x7f", "\u2028"])
+def test_a_control_character_after_a_newline_or_tab_is_refused(allowed: str, control: str) -> None:
+    """N3: an allowed newline or tab does not end the check: a control character after it is
+    still refused (the scan goes on past every allowed character)."""
+    with pytest.raises(InvalidNotes, match=f"U\\+{ord(control):04X} at position"):
+        normalize_notes(f"first line{allowed}second{allowed}{control}end")
+
+
+@pytest.mark.parametrize("surrogate", [chr(0xD800), chr(0xDBFF), chr(0xDC00), chr(0xDFFF)])
+def test_lone_surrogates_are_refused(surrogate: str) -> None:
+    """N3: a lone UTF-16 surrogate (which cannot be encoded as UTF-8 for Stripe) is refused as
+    a control character, wherever it stands."""
+    for notes in (surrogate, f"note {surrogate}", f"a\nb {surrogate} c"):
+        with pytest.raises(InvalidNotes, match=f"U\\+{ord(surrogate):04X}"):
+            normalize_notes(notes)
+
+
+def test_the_refused_character_is_named_with_its_position() -> None:
+    """N3: the error names the character and where it stands, so the user can find it."""
+    with pytest.raises(InvalidNotes) as info:
+        normalize_notes("ab\tc\x01")
+    assert info.value.message == (
+        "notes contain the control character U+0001 at position 4; "
+        "only newlines and tabs are allowed"
+    )
+
+
+def test_the_length_limit_applies_after_trimming() -> None:
+    """N3: surrounding whitespace is trimmed before the 500-character limit is counted."""
+    assert normalize_notes("  \n" + "x" * 500 + "\t ") == "x" * 500
+
+
+@pytest.mark.parametrize("bad", [None, 42])
+def test_notes_of_another_type_are_named(bad: object) -> None:
+    """N3: refusing notes that are not text names the type that was given."""
+    with pytest.raises(InvalidNotes, match=f"got {type(bad).__name__}$"):
+        normalize_notes(bad)  # type: ignore[arg-type]
