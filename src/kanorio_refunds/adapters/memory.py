@@ -46,6 +46,10 @@ class InMemoryOrderRepository:
         self._lock = threading.Lock()
         self._feed: list[FeedEntry] = []
         self._added_as: dict[OrderId, int] = {}  # O2: the order's rank among adds (newest last)
+        # find_by_payment's index (issue 10): the orders ever stored with that PaymentIntent or
+        # Charge id; checked against the stored order on lookup, so a payment changed by a
+        # later save leaves nothing wrong behind, only a candidate that no longer matches.
+        self._by_payment: dict[str, set[OrderId]] = {}
         for order in orders:
             self.add(order)
 
@@ -66,6 +70,7 @@ class InMemoryOrderRepository:
                 )
             stored = attrs.evolve(order, version=1)
             self._orders[order.id] = stored
+            self._index_payment(stored)
             self._added_as[order.id] = len(self._added_as) + 1
             self._publish(stored, ())
             return stored
@@ -83,23 +88,40 @@ class InMemoryOrderRepository:
                 )
             stored = attrs.evolve(order, version=expected_version + 1)
             self._orders[order.id] = stored
+            if stored.payment != current.payment:
+                self._index_payment(stored)
             self._publish(stored, current.activity)
             return stored
 
     def find_by_payment(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None
     ) -> Order | None:
-        """The order paid by this PaymentIntent or Charge, if any."""
+        """The order paid by this PaymentIntent or Charge, if any (the first one added, should
+        several be). Indexed: its cost does not grow with the number of stored orders."""
         with self._lock:
-            for order in self._orders.values():
-                payment = order.payment
-                if payment is None:
-                    continue
-                if payment_intent_id and payment.payment_intent_id == payment_intent_id:
-                    return order
-                if charge_id and payment.charge_id == charge_id:
-                    return order
-            return None
+            candidates: set[OrderId] = set()
+            for key in (payment_intent_id, charge_id):
+                if key:
+                    candidates |= self._by_payment.get(key, set())
+            matching = []
+            for order_id in candidates:
+                payment = self._orders[order_id].payment
+                if payment is not None and (
+                    (payment_intent_id and payment.payment_intent_id == payment_intent_id)
+                    or (charge_id and payment.charge_id == charge_id)
+                ):
+                    matching.append(order_id)
+            if not matching:
+                return None
+            return self._orders[min(matching, key=self._added_as.__getitem__)]
+
+    def _index_payment(self, order: Order) -> None:
+        payment = order.payment
+        if payment is None:
+            return
+        for key in (payment.payment_intent_id, payment.charge_id):
+            if key:
+                self._by_payment.setdefault(key, set()).add(order.id)
 
     def read_after(self, position: int, limit: int) -> tuple[FeedEntry, ...]:
         """O1: the activity entries after ``position``, oldest first, at most ``limit``."""
