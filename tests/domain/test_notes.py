@@ -301,5 +301,5 @@ def test_the_length_limit_applies_after_trimming() -> None:
 @pytest.mark.parametrize("bad", [None, 42])
 def test_notes_of_another_type_are_named(bad: object) -> None:
     """N3: refusing notes that are not text names the type that was given."""
-    with pytest.raises(InvalidNotes, match=f"got {type(bad).__name__}$"):
+    with pytest.raises(InvalidNotes, match=rf"got {type(bad).__name__}$"):
         normalize_notes(bad)  # type: ignore[arg-type]
