@@ -1,22 +1,51 @@
-"""Benchmarks (``make bench``): how long the hot paths take, measured, never asserted."""
+"""Benchmarks (``make bench``): how long the hot paths take, measured, never asserted.
+
+The issue-10 rows (``_table``): every round runs on fresh state made by its set-up (not timed),
+with pytest-benchmark's pedantic mode; each figure is the median of its rounds, and its ratio
+to its floor or baseline is printed in one table at the end of the run.
+"""
 
 from __future__ import annotations
 
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+import attrs
+import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from kanorio_refunds import Actor, ActorId, FeePolicy, Money, OrderId, RefundService, Role, SiteId
+from benchmarks import _table
+from kanorio_refunds import (
+    Actor,
+    ActorId,
+    FeePolicy,
+    Money,
+    Order,
+    OrderId,
+    RefundService,
+    Role,
+    SiteId,
+)
 from kanorio_refunds.adapters.clock import ManualClock
 from kanorio_refunds.adapters.memory import InMemoryOrderRepository
 from kanorio_refunds.domain._balance import refundable_balance
+from kanorio_refunds.domain._events import GatewayEvent
 from kanorio_refunds.domain._ids import GatewayRefundId
 from kanorio_refunds.domain._money import Currency
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._reconcile import reconcile
 from kanorio_refunds.domain._refund import RefundStatus
-from kanorio_refunds.testing.fake_stripe import FakeStripe, FakeStripeGateway, stripe_paid_order
+from kanorio_refunds.testing.fake_stripe import (
+    FakeStripe,
+    FakeStripeGateway,
+    gateway_events,
+    stripe_paid_order,
+)
 
 OWNER = Actor(ActorId("owner"), {SiteId("shop"): Role.OWNER})
 
@@ -62,25 +91,300 @@ def test_reconcile_order_with_500_gateway_refunds(benchmark: BenchmarkFixture) -
     benchmark(reconcile, order, order.payment, refunds, FeePolicy.NET_OF_FEES, at=start)
 
 
-def test_quote_and_process_in_memory(benchmark: BenchmarkFixture) -> None:
-    clock = ManualClock(tick=timedelta(seconds=1))
-    stripe = FakeStripe(clock=clock.unix_seconds)
-    orders = InMemoryOrderRepository()
-    service = RefundService(orders=orders, gateway=FakeStripeGateway(stripe), clock=clock)
-    counter = iter(range(10**9))
+ORDER = OrderId("o-0")
+ROUNDS = 15
+HISTORY_ROUNDS = 5
 
-    def one_refund() -> None:
-        n = next(counter)
-        orders.add(
-            stripe_paid_order(
-                stripe,
-                order_id=f"o-{n}",
-                site_id="shop",
-                total=Money.parse("50.00", "USD"),
-                stripe_fee=Money.parse("1.75", "USD"),
+
+class World:
+    """A service over the simulator and an in-memory repository, with ``orders`` paid orders
+    (``o-0``, ``o-1``, …) each with ``refunds`` refunds at Stripe, already synced."""
+
+    def __init__(self, *, orders: int = 1, refunds: int = 0, last_pending: bool = False) -> None:
+        self.clock = ManualClock(tick=timedelta(seconds=1))
+        self.stripe = FakeStripe(clock=self.clock.unix_seconds)
+        self.orders = InMemoryOrderRepository()
+        self.service = RefundService(
+            orders=self.orders, gateway=FakeStripeGateway(self.stripe), clock=self.clock
+        )
+        for n in range(orders):
+            order = self.orders.add(
+                stripe_paid_order(
+                    self.stripe,
+                    order_id=f"o-{n}",
+                    site_id="shop",
+                    total=Money.parse("100000.00", "USD"),
+                    stripe_fee=Money.parse("1.75", "USD"),
+                )
+            )
+            assert order.payment is not None
+            for i in range(refunds):
+                if last_pending and i == refunds - 1:
+                    self.stripe.default_refund_status = "pending"
+                self.stripe.create_refund(
+                    {"payment_intent": order.payment.payment_intent_id, "amount": 1},
+                    idempotency_key=f"{n}-{i}",
+                )
+            self.service.sync(order.id)
+
+
+def _pedantic(
+    benchmark: BenchmarkFixture,
+    run: Callable[..., object],
+    setup: Callable[[], tuple[tuple[Any, ...], dict[str, Any]]],
+    rounds: int = ROUNDS,
+) -> float:
+    benchmark.pedantic(run, setup=setup, rounds=rounds, warmup_rounds=1)
+    return _table.median_of(benchmark)
+
+
+# ---------------------------------------------------------------------------- goal 2: the floor
+
+_RESERVING = frozenset({"submitting", "pending", "requires_action", "succeeded"})
+
+
+def _floor_refundable(order: dict[str, Any]) -> int:
+    net = order["captured"] - order["stripe_fee"] - order["platform_fee"]
+    reserved = sum(r["amount"] for r in order["refunds"] if r["status"] in _RESERVING)
+    return max(min(net - reserved, order["captured"] - order["amount_refunded"]), 0)
+
+
+def _floor_quote_and_process(
+    order: dict[str, Any], actor_sites: dict[str, str], amount: int
+) -> None:
+    """The same eligibility (E1-E5), balance (B1, B2) and status (S1) arithmetic as a quote and
+    its processing, by hand on ints and dicts: the floor of goal 2."""
+    for _check in ("quote", "process"):
+        if order["status"] not in ("paid", "partially_refunded"):
+            raise ValueError("not eligible")
+        if actor_sites.get(order["site"]) not in ("owner", "administrator"):
+            raise ValueError("permission denied")
+        if order["disputed"] or not order["payment_intent"]:
+            raise ValueError("not eligible")
+        refundable = _floor_refundable(order)
+        if not 0 < amount <= refundable:
+            raise ValueError("amount exceeds refundable")
+    refund = {"id": f"rf_{len(order['refunds'])}", "amount": amount, "status": "submitting"}
+    order["refunds"].append(refund)
+    refund["status"] = "succeeded"  # the gateway's answer
+    order["amount_refunded"] += amount
+    order["status"] = "refunded" if _floor_refundable(order) == 0 else "partially_refunded"
+
+
+def test_floor_quote_and_process(benchmark: BenchmarkFixture) -> None:
+    """The hand-written floor of goal 2 (ints and dicts, no value objects)."""
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        order = {
+            "status": "paid",
+            "site": "shop",
+            "captured": 5000,
+            "stripe_fee": 175,
+            "platform_fee": 0,
+            "amount_refunded": 0,
+            "disputed": False,
+            "payment_intent": "pi_1",
+            "refunds": [],
+        }
+        return (order, {"shop": "owner"}, 1000), {}
+
+    _table.MEDIANS["floor"] = _pedantic(benchmark, _floor_quote_and_process, setup, rounds=200)
+
+
+def _quote_and_process(service: RefundService, order_id: OrderId) -> None:
+    quote = service.quote(order_id, OWNER, Money.parse("0.01", "USD"))
+    service.process(quote, OWNER)
+
+
+def test_quote_and_process_in_memory(benchmark: BenchmarkFixture) -> None:
+    """Goal 2: quote + process on a fresh paid order, in memory: at most 50x the floor."""
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (World().service, ORDER), {}
+
+    ours = _pedantic(benchmark, _quote_and_process, setup, rounds=60)
+    _table.MEDIANS["quote+process"] = ours
+    _table.record("quote+process, in memory", "floor", _table.MEDIANS["floor"], ours, 50)
+
+
+# ---------------------------------------------------------------------------- goal 3: history
+
+
+def _history_bench(
+    benchmark: BenchmarkFixture,
+    name: str,
+    refunds: int,
+    run: Callable[..., object],
+    args: Callable[[World], tuple[Any, ...]],
+    *,
+    last_pending: bool = False,
+) -> None:
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return args(World(refunds=refunds, last_pending=last_pending)), {}
+
+    median = _pedantic(benchmark, run, setup, rounds=HISTORY_ROUNDS if refunds > 1 else ROUNDS)
+    _table.MEDIANS[f"{name}@{refunds}"] = median
+    if refunds > 1:
+        _table.record(
+            f"{name}, {refunds:,} refunds", "1 refund", _table.MEDIANS[f"{name}@1"], median, 2
+        )
+
+
+def _pending_event(world: World) -> GatewayEvent:
+    """The signed event of the order's last refund (pending) succeeding at Stripe."""
+    last = world.orders.get(ORDER).refunds[-1]
+    assert last.gateway_refund_id is not None
+    seen = world.stripe.event_count()
+    world.stripe.set_refund_status(last.gateway_refund_id, "succeeded")
+    events = [e for e in gateway_events(world.stripe.events_since(seen)) if e.kind.reports_refunds]
+    return events[-1]
+
+
+HISTORIES = [1, 1000]
+
+
+@pytest.mark.parametrize("refunds", HISTORIES)
+def test_quote_and_process_with_history(benchmark: BenchmarkFixture, refunds: int) -> None:
+    """Goal 3: quote + process on an order with that many refunds."""
+    _history_bench(
+        benchmark, "quote+process", refunds, _quote_and_process, lambda w: (w.service, ORDER)
+    )
+
+
+@pytest.mark.parametrize("refunds", HISTORIES)
+def test_apply_event_with_history(benchmark: BenchmarkFixture, refunds: int) -> None:
+    """Goal 3: a webhook moving a known refund, on an order with that many refunds."""
+    _history_bench(
+        benchmark,
+        "apply_event",
+        refunds,
+        RefundService.apply_event,
+        lambda w: (w.service, _pending_event(w)),
+        last_pending=True,
+    )
+
+
+@pytest.mark.parametrize("refunds", HISTORIES)
+def test_sync_with_history(benchmark: BenchmarkFixture, refunds: int) -> None:
+    """Goal 3: sync of an order with that many refunds (nothing to change)."""
+    _history_bench(benchmark, "sync", refunds, RefundService.sync, lambda w: (w.service, ORDER))
+
+
+@pytest.mark.parametrize("refunds", HISTORIES)
+def test_order_details_with_history(benchmark: BenchmarkFixture, refunds: int) -> None:
+    """Goal 3: the order page (stored data) of an order with that many refunds."""
+    _history_bench(
+        benchmark,
+        "order_details",
+        refunds,
+        RefundService.order_details,
+        lambda w: (w.service, ORDER, OWNER),
+    )
+
+
+# ---------------------------------------------------------------------------- goal 4: many orders
+
+
+def _with_other_orders(world: World, others: int) -> World:
+    """``world`` with ``others`` more stored orders, paid by payments of their own."""
+    template = world.orders.get(ORDER)
+    assert template.payment is not None
+    for n in range(others):
+        payment = attrs.evolve(
+            template.payment,
+            payment_intent_id=f"pi_other_{n}",
+            charge_id=f"ch_other_{n}",
+        )
+        world.orders.add(
+            Order(
+                id=OrderId(f"other-{n}"),
+                site_id=template.site_id,
+                total=template.total,
+                status=template.status,
+                payment=payment,
             )
         )
-        quote = service.quote(OrderId(f"o-{n}"), OWNER, Money.parse("10.00", "USD"))
-        service.process(quote, OWNER)
+    return world
 
-    benchmark(one_refund)
+
+@pytest.mark.parametrize("stored", [20, 5020])
+def test_apply_event_among_stored_orders(benchmark: BenchmarkFixture, stored: int) -> None:
+    """Goal 4: apply_event with that many orders stored: independent of the number."""
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        world = _with_other_orders(World(refunds=1, last_pending=True), stored - 1)
+        return (world.service, _pending_event(world)), {}
+
+    median = _pedantic(benchmark, RefundService.apply_event, setup)
+    _table.MEDIANS[f"stored@{stored}"] = median
+    if stored > 20:
+        _table.record(
+            f"apply_event, {stored:,} stored orders",
+            "20 orders",
+            _table.MEDIANS["stored@20"],
+            median,
+            1.3,
+        )
+
+
+def _sync_all(service: RefundService, order_ids: list[OrderId]) -> None:
+    for order_id in order_ids:
+        service.sync(order_id)
+
+
+@pytest.mark.parametrize("orders", [1, 1000])
+def test_sync_of_many_orders(benchmark: BenchmarkFixture, orders: int) -> None:
+    """Goal 4: syncing that many orders (one refund each); per order, at most 1.3x one."""
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        world = World(orders=orders, refunds=1)
+        return (world.service, [OrderId(f"o-{n}") for n in range(orders)]), {}
+
+    per_order = _pedantic(benchmark, _sync_all, setup, rounds=3 if orders > 1 else ROUNDS) / orders
+    _table.MEDIANS[f"sync-orders@{orders}"] = per_order
+    if orders > 1:
+        _table.record(
+            f"sync of {orders:,} orders, per order",
+            "1 order",
+            _table.MEDIANS["sync-orders@1"],
+            per_order,
+            1.3,
+        )
+
+
+# ---------------------------------------------------------------------------- goal 5: import
+
+
+def _import_micros(module: str) -> float:
+    """``module``'s cumulative import time (us) in a fresh interpreter (``-X importtime``)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in done.stderr.splitlines():
+        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return float(parts[1])
+    raise AssertionError(f"no import time for {module}")
+
+
+def test_import_time(benchmark: BenchmarkFixture) -> None:
+    """Goal 5: ``import kanorio_refunds`` against ``import attrs``, each in fresh interpreters
+    (interleaved, median of 21): at most 1.5x."""
+    ours: list[float] = []
+    attrs_times: list[float] = []
+
+    def one_pair() -> None:
+        ours.append(_import_micros("kanorio_refunds"))
+        attrs_times.append(_import_micros("attrs"))
+
+    benchmark.pedantic(one_pair, rounds=21, warmup_rounds=1)
+    _table.record(
+        "import kanorio_refunds",
+        "import attrs",
+        statistics.median(attrs_times) / 1e6,
+        statistics.median(ours) / 1e6,
+        1.5,
+    )
