@@ -276,3 +276,26 @@ class InvalidCursor(RefundError):
     another listing or filter). Start again without a cursor."""
 
     code = "invalid_cursor"
+
+
+class InvalidInput(RefundError):
+    """The ``kanorio-refunds`` command: a flag, an environment variable or a file it was given
+    is unusable (a missing Stripe key, a non-loopback ``--fake-stripe`` URL, an unreadable
+    file). Nothing was done."""
+
+    code = "invalid_input"
+
+
+class InvalidCsv(RefundError):
+    """The ``kanorio-refunds`` command: a CSV file's header is not what the command reads (a
+    missing, unknown or repeated column), or the file is empty or not UTF-8. Nothing was
+    done."""
+
+    code = "invalid_csv"
+
+
+class InvalidRow(RefundError):
+    """The ``kanorio-refunds`` command: one CSV row cannot be read (a wrong number of fields,
+    an empty order id). The row is reported with this code and the run goes on."""
+
+    code = "invalid_row"

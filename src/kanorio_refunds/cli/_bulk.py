@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
-from kanorio_refunds.cli._runtime import InvalidCsv, InvalidInput, InvalidRow
 from kanorio_refunds.domain import FULL, Actor, FullAmount, Money, OrderId, RefundQuote
 from kanorio_refunds.errors import (
     GatewayRejected,
     GatewayUnavailable,
+    InvalidCsv,
+    InvalidInput,
+    InvalidRow,
     RefundError,
     StaleQuote,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from kanorio_refunds.domain import Actor, ActorId, Role, SiteId
-from kanorio_refunds.errors import RefundError
+from kanorio_refunds.errors import InvalidCsv, InvalidInput, InvalidRow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -27,23 +27,20 @@ DEFAULT_DATABASE: Final = "kanorio-refunds.db"
 
 _KEY_RE: Final = re.compile(r"(?:sk|rk)_(live|test)_[A-Za-z0-9_]+")
 
-
-class InvalidInput(RefundError):
-    """A flag, an environment variable or a file the command was given is unusable."""
-
-    code = "invalid_input"
-
-
-class InvalidCsv(RefundError):
-    """A CSV file's header is not what the command reads; nothing was done."""
-
-    code = "invalid_csv"
-
-
-class InvalidRow(RefundError):
-    """One CSV row cannot be read (a wrong number of fields, an empty order id)."""
-
-    code = "invalid_row"
+# The command's own errors live with every other error (kanorio_refunds.errors) and are
+# re-exported here for the command's modules.
+__all__ = [
+    "DEFAULT_DATABASE",
+    "InvalidCsv",
+    "InvalidInput",
+    "InvalidRow",
+    "Runtime",
+    "Settings",
+    "actor_from",
+    "api_key_from_env",
+    "open_engine",
+    "runtime",
+]
 
 
 @dataclass
