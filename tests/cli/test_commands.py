@@ -133,6 +133,8 @@ def test_every_command_has_help() -> None:
         ["show"],
         ["sync"],
         ["refund"],
+        ["register"],
+        ["feed"],
         ["demo"],
         ["fake-stripe"],
         ["fake-stripe", "serve"],

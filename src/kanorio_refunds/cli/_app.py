@@ -8,9 +8,9 @@ import functools
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -35,6 +35,11 @@ from kanorio_refunds.cli._runtime import (
 from kanorio_refunds.domain import OrderId
 from kanorio_refunds.errors import GatewayUnavailable, RefundError
 
+if TYPE_CHECKING:
+    from kanorio_refunds.cli._register import Registered
+    from kanorio_refunds.domain import FeedEntry
+    from kanorio_refunds.service import RefundService
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -43,6 +48,7 @@ EXIT_INPUT: Final = 2
 EXIT_UNKNOWN: Final = 3
 
 _INPUT_CODES: Final = frozenset({"invalid_input", "invalid_csv", "schema_mismatch"})
+_SYNC_PAGE: Final = 100
 
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False, soft_wrap=True)
@@ -140,6 +146,11 @@ def _progress() -> Progress:
     )
 
 
+def _no_progress() -> Progress:
+    """A progress display that shows nothing (one order: its line says it all)."""
+    return Progress(console=_err, disable=True)
+
+
 # ------------------------------------------------------------------------------------- show
 
 
@@ -213,11 +224,13 @@ def show(
 def sync(order_ids: tuple[str, ...], as_json: bool) -> None:
     """Reconcile orders with Stripe and resume refunds still submitting (L2).
 
-    Without ORDER_IDS, every order that needs it. Exit 3 while outcomes remain unknown.
+    Without ORDER_IDS, every order that needs it (a refund submitting, pending or requiring
+    action, or a payment not yet final: RefundService.orders_needing_sync). Exit 3 while
+    outcomes remain unknown, 1 when an order could not be synced.
     """
     with runtime(_settings()) as rt:
         service = rt.service
-        ids = [OrderId(o) for o in order_ids] or list(_orders_needing_sync(service))
+        ids = [OrderId(o) for o in order_ids] or _orders_needing_sync(service)
         outcomes: list[dict[str, Any]] = []
         with _progress() as progress:
             task = progress.add_task("sync", total=len(ids))
@@ -228,7 +241,8 @@ def sync(order_ids: tuple[str, ...], as_json: bool) -> None:
     for o in outcomes:
         counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
     if as_json:
-        click.echo(json.dumps({"orders": outcomes, "counts": counts}, indent=2))
+        summary = {"orders": outcomes, "counts": counts, "named": bool(order_ids)}
+        click.echo(json.dumps(summary, indent=2))
     else:
         table = Table(title="sync")
         for name in ("Order", "Outcome", "Status", "Submitting", "Error"):
@@ -245,22 +259,17 @@ def sync(order_ids: tuple[str, ...], as_json: bool) -> None:
         raise SystemExit(EXIT_REFUSED)
 
 
-def _orders_needing_sync(service: Any) -> Iterable[OrderId]:
-    listing = getattr(service, "orders_needing_sync", None)
-    if listing is None:
-        raise InvalidInput(
-            "this version cannot list the orders that need a sync: name them (sync ORDER_ID …)"
-        )
-    after = None
-    while True:
-        page: Sequence[OrderId] = listing(after=after, limit=100)
-        yield from page
-        if len(page) < 100:
-            return
+def _orders_needing_sync(service: RefundService) -> list[OrderId]:
+    """I2, L2: every order the periodic sync must read, paged by id until a page is empty."""
+    ids: list[OrderId] = []
+    after: OrderId | None = None
+    while page := service.orders_needing_sync(after=after, limit=_SYNC_PAGE):
+        ids.extend(page)
         after = page[-1]
+    return ids
 
 
-def _sync_one(service: Any, order_id: OrderId) -> dict[str, Any]:
+def _sync_one(service: RefundService, order_id: OrderId) -> dict[str, Any]:
     from kanorio_refunds.domain import RefundStatus
 
     result: dict[str, Any] = {
@@ -428,6 +437,228 @@ def _print_results(results: Sequence[Any], dry_run: bool) -> None:
             r.message,
         )
     _out.print(table)
+
+
+# --------------------------------------------------------------------------------- register
+
+
+@cli.command()
+@click.argument("order_id", required=False)
+@click.option("--site", "site_id", help="The site the order belongs to (with ORDER_ID).")
+@click.option(
+    "--payment-intent", "payment_intent_id", metavar="PI", help="Its PaymentIntent (pi_…)."
+)
+@click.option(
+    "--charge", "charge_id", metavar="CH", help="Its Charge (ch_…), for charge-only payments."
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rows of order_id,site_id,payment_intent_id,charge_id instead of ORDER_ID.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the registrations as JSON.")
+@_handled
+def register(
+    order_id: str | None,
+    site_id: str | None,
+    payment_intent_id: str | None,
+    charge_id: str | None,
+    csv_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Register orders for their Stripe payments (I1): ORDER_ID --site SITE --payment-intent
+    pi_… (or --charge ch_…), or --csv FILE.
+
+    Each payment is read from Stripe; the order is stored with its total and the status its
+    payment gives (Pending, Paid, Payment Failed, Expired). Running it again is harmless
+    ("already registered"); a conflicting registration (another payment, site or amount) is
+    refused with order_conflict (exit 1). A CSV header that is wrong stops before anything
+    (invalid_csv, exit 2); a bad row is reported with its code and the run goes on.
+    """
+    from kanorio_refunds.cli._register import from_arguments, read_registrations
+    from kanorio_refunds.cli._register import register as register_one
+
+    if csv_path is not None:
+        if order_id is not None or site_id or payment_intent_id or charge_id:
+            raise InvalidInput("give either --csv FILE or ORDER_ID with its flags, not both")
+        registrations = read_registrations(csv_path)  # a wrong header stops here
+    elif order_id is None:
+        raise InvalidInput("give ORDER_ID --site SITE --payment-intent pi_… or --csv FILE")
+    else:
+        registrations = [from_arguments(order_id, site_id, payment_intent_id, charge_id)]
+    with runtime(_settings()) as rt:
+        results = []
+        with _progress() if csv_path is not None else _no_progress() as progress:
+            task = progress.add_task("register", total=len(registrations))
+            for registration in registrations:
+                results.append(register_one(rt.service, registration))
+                progress.advance(task)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    if as_json:
+        summary = {"registrations": [r.as_dict() for r in results], "counts": counts}
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    elif csv_path is None:
+        _print_registration(results[0])
+    else:
+        _print_registrations(results)
+    if counts.get("unknown"):
+        raise SystemExit(EXIT_UNKNOWN)
+    if counts.get("refused"):
+        raise SystemExit(EXIT_REFUSED)
+
+
+def _print_registration(r: Registered) -> None:
+    if r.error_code:
+        click.echo(f"error [{r.error_code}]: {r.message}", err=True)
+        return
+    done = "registered" if r.outcome == "registered" else "already registered"
+    _out.print(f"{r.order_id} {done}: site {r.site_id}, {r.payment}, {r.total}, {r.status}")
+
+
+def _print_registrations(results: Sequence[Registered]) -> None:
+    table = Table(title="register")
+    columns = ("Row", "Order", "Site", "Payment", "Outcome", "Status", "Total", "Code", "Message")
+    for name in columns:
+        table.add_column(name)
+    counts: dict[str, int] = {}
+    for r in results:
+        outcome = r.outcome.replace("_", " ")
+        counts[outcome] = counts.get(outcome, 0) + 1
+        table.add_row(
+            str(r.row),
+            r.order_id,
+            r.site_id,
+            r.payment,
+            outcome,
+            r.status,
+            r.total,
+            r.error_code,
+            r.message,
+        )
+    _out.print(table)
+    done = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    _out.print(f"{len(results)} rows: {done}" if results else "no rows")
+
+
+# ------------------------------------------------------------------------------------- feed
+
+
+@cli.command()
+@click.option(
+    "--after",
+    "after_text",
+    default="0",
+    metavar="N",
+    help="The cursor: entries after position N (0: from the first).",
+)
+@click.option(
+    "--limit", "limit_text", default="100", metavar="N", help="At most N entries per read (1–1000)."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry and line.")
+@click.option("--follow", is_flag=True, help="Keep reading new entries until SIGINT or SIGTERM.")
+@click.option(
+    "--interval",
+    "interval_text",
+    default="2",
+    metavar="S",
+    help="With --follow: seconds between reads once caught up.",
+)
+@_handled
+def feed(after_text: str, limit_text: str, as_json: bool, follow: bool, interval_text: str) -> None:
+    """Print the notification feed (O1): every order's activity entries after a cursor, oldest
+    first (position, time, order, site, kind, message), as a worker emailing "refund
+    succeeded", "refund failed" or "refund needs action" reads them.
+
+    Keep the last position printed and pass it as --after next time. With --follow, new
+    entries are printed as they are saved, until SIGINT or SIGTERM (exit 0). Never calls
+    Stripe.
+    """
+    after = _int_option("--after", after_text, least=0, most=None)
+    limit = _int_option("--limit", limit_text, least=1, most=1000)
+    try:
+        interval = float(interval_text)
+    except ValueError:
+        interval = -1.0
+    if not 0.05 <= interval <= 3600:
+        raise InvalidInput(
+            f"--interval must be seconds between 0.05 and 3600, got {interval_text!r:.40}"
+        )
+    with runtime(_settings(), stripe=False) as rt:
+        if not follow:
+            entries = rt.service.feed(after=after, limit=limit)
+            _print_feed(entries, as_json)
+            if not as_json:
+                last = entries[-1].position if entries else after
+                click.echo(f"next: --after {last}", err=True)
+            return
+        _follow_feed(rt.service, after, limit, interval, as_json)
+
+
+def _int_option(flag: str, text: str, *, least: int, most: int | None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = least - 1
+    if value < least or (most is not None and value > most):
+        bounds = f"between {least} and {most}" if most is not None else f"at least {least}"
+        raise InvalidInput(f"{flag} must be a whole number {bounds}, got {text!r:.40}")
+    return value
+
+
+def _follow_feed(
+    service: RefundService, after: int, limit: int, interval: float, as_json: bool
+) -> None:
+    """Read and print pages until a signal: at once while pages come full, else every
+    ``interval`` seconds. SIGINT and SIGTERM stop it between two reads (exit 0)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def stop_following(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, stop_following) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        cursor = after
+        while not stop.is_set():
+            entries = service.feed(after=cursor, limit=limit)
+            _print_feed(entries, as_json)
+            sys.stdout.flush()
+            if entries:
+                cursor = entries[-1].position
+            if len(entries) < limit:
+                stop.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not as_json:
+        click.echo(f"next: --after {cursor}", err=True)
+
+
+def _print_feed(entries: Sequence[FeedEntry], as_json: bool) -> None:
+    for e in entries:
+        entry = e.entry
+        if as_json:
+            line = {
+                "position": e.position,
+                "order_id": str(e.order_id),
+                "site_id": str(e.site_id),
+                "kind": entry.kind.value,
+                "at": entry.at.isoformat(),
+                "message": entry.message,
+                "actor_id": None if entry.actor_id is None else str(entry.actor_id),
+                "refund_id": None if entry.refund_id is None else str(entry.refund_id),
+            }
+            click.echo(json.dumps(line, ensure_ascii=False))
+        else:
+            click.echo(
+                f"{e.position}\t{entry.at:%Y-%m-%d %H:%M:%S}\t{e.order_id}\t{e.site_id}\t"
+                f"{entry.kind.value}\t{entry.message}"
+            )
 
 
 # -------------------------------------------------------------------------------- fake-stripe

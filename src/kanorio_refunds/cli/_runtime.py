@@ -153,27 +153,17 @@ def runtime(settings: Settings, *, stripe: bool = True) -> Iterator[Runtime]:
     try:
         clock = SystemClock()
         orders = SqlOrderRepository(engine, clock=clock)
-        options: dict[str, Any] = {}
-        if _accepts_feed():
-            options["feed"] = orders
         service = RefundService(
             orders=orders,
             gateway=gateway,
             clock=clock,
             processed_events=SqlProcessedEvents(engine, clock=clock),
-            **options,
+            feed=orders,  # O1: the feed is written in the order's own transaction
+            listing=orders,  # O2, I2: the Transactions list and what needs syncing
         )
         yield Runtime(service=service, engine=engine, http=http)
     finally:
         engine.dispose()
-
-
-def _accepts_feed() -> bool:
-    import inspect
-
-    from kanorio_refunds.service import RefundService
-
-    return "feed" in inspect.signature(RefundService.__init__).parameters
 
 
 def _gateway(settings: Settings) -> tuple[Any, ThrottledHTTPClient]:
