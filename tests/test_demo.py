@@ -1,5 +1,6 @@
-"""The main job (``make demo``) tells the help page's whole story on an SQLite file, its numbers
-are right, and its crash chapter is a real one: an app server process is killed after writing
+"""The main job (``make demo``) tells the help page's whole story on an SQLite file, from the
+order's intake from its Stripe payment to the notifications a worker sends; its numbers are
+right, and its crash chapter is a real one: an app server process is killed after writing
 ahead, and a new process's sync resolves the refund with exactly one Stripe refund."""
 
 from __future__ import annotations
@@ -51,6 +52,34 @@ def test_demo_walks_through_the_help_page(demo_text: str) -> None:
     assert "E2 not_owner_or_admin" in text
     assert "Refused: permission_denied" in text
     assert "Buyer access after:  False" in text
+
+
+def test_demo_registers_its_order_from_the_stripe_payment(demo_text: str) -> None:
+    """I1: the walkthrough's order is not built by hand: it is registered from its Stripe
+    PaymentIntent with register_order (total and status read from Stripe), idempotently."""
+    intake = demo_text.split("0. Intake")[1].split("1. E-commerce")[0]
+    assert "register_order(order-1042, sunrise-yoga, payment_intent_id=pi_fake" in intake
+    assert "Registered from Stripe: total 120.00 USD, status Paid" in intake
+    assert "Registering it again returns the same order: True" in intake
+
+
+def test_demo_notification_worker_reads_the_feed(demo_text: str) -> None:
+    """O1: a notification worker reads service.feed after its cursor: the registration, then
+    each refund succeeding (at increasing positions), and keeps the last position it read."""
+    text = demo_text
+    assert "Notification worker: feed after position 0: 1 new entries" in text
+    assert "#1 email buyer and owner of order-1042: payment received" in text
+    lines = text.splitlines()
+    succeeded = [i for i, line in enumerate(lines) if line.endswith(": refund succeeded")]
+    assert len(succeeded) == 2
+    assert [lines[i + 1].strip() for i in succeeded] == [
+        "Refund of 40.00 USD succeeded",
+        "Refund of 73.82 USD succeeded",
+    ]
+    positions = [int(lines[i].split()[0].lstrip("#")) for i in succeeded]
+    assert 1 < positions[0] < positions[1]
+    assert f"Notification worker: feed after position 1: {positions[1] - 1} new entries" in text
+    assert f"The worker keeps its cursor: {positions[1]}" in text
 
 
 def test_demo_crash_chapter_is_a_real_restart(demo_text: str) -> None:

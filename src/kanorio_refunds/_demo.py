@@ -1,11 +1,13 @@
 """The main job: a walkthrough of the help page, stored in an SQLite file.
 
 Run it with ``make demo`` or ``python -m kanorio_refunds demo [--db PATH]``. It prints what the
-order details page would show at each step of "Refund Processing": a paid order with fees, its
-eligibility, a partial refund, the remainder refunded with "Refund Full Amount", the Stripe event
+order details page would show at each step of "Refund Processing": intake (the order registered
+from its Stripe payment with ``register_order``, I1), a paid order with fees, its eligibility, a partial refund, the remainder refunded with "Refund Full Amount", the Stripe event
 timeline, an attempt that is not eligible, revoking buyer access, and a real crash: an app server
 process writes a refund ahead, Stripe makes it, and the process is killed (SIGKILL) before it
-hears the answer; a new app server process syncs, and Stripe holds exactly one refund.
+hears the answer; a new app server process syncs, and Stripe holds exactly one refund. A
+notification worker reads the feed (``service.feed``, O1) after its cursor and says what it
+would email to the buyer and the owner ("refund succeeded").
 
 One Stripe and one clock for everything: the simulator (``FakeStripe``) lives in this process
 and reads the demo's ``ManualClock``; the app server processes reach both over loopback HTTP
@@ -41,6 +43,7 @@ from kanorio_refunds.domain._amount import FULL
 from kanorio_refunds.domain._details import OrderDetails
 from kanorio_refunds.domain._ids import ActorId, OrderId, SiteId
 from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._order import ActivityKind
 from kanorio_refunds.domain._quote import RefundQuote
 from kanorio_refunds.domain._refund import Refund
 from kanorio_refunds.errors import RefundError
@@ -92,6 +95,7 @@ def _walkthrough(out: TextIO, db: Path, *, kept: bool) -> int:
             gateway=FakeStripeGateway(stripe),
             clock=clock,
             processed_events=SqlProcessedEvents(engine, clock=clock),
+            feed=orders,  # O1: the notification feed, written with each order change
         )
         where = str(db) if kept else "a temporary file (--db PATH keeps one)"
         say(f"Orders are stored in SQLite: {where}")
@@ -116,17 +120,18 @@ def _chapters(
             service.apply_event(parse_event(event))
         delivered[0] = len(stripe.events())
 
-    order = orders.add(
-        stripe_paid_order(
-            stripe,
-            order_id="order-1042",
-            site_id=SITE,
-            total=Money.parse("120.00", "USD"),
-            stripe_fee=Money.parse("3.78", "USD"),
-            platform_fee=Money.parse("2.40", "USD"),
-        )
-    )
-    order_id = order.id
+    _heading(say, "0. Intake: the buyer paid at Stripe; the shop registers order-1042 for it")
+    # The checkout made a PaymentIntent at Stripe (120.00 USD, Stripe fee 3.78, platform 2.40);
+    # the host registers its order for it: the order's total and status come from Stripe (I1).
+    intent = stripe.create_payment(12000, "usd", stripe_fee=378, application_fee=240)
+    order_id = OrderId("order-1042")
+    order = service.register_order(order_id, SITE, payment_intent_id=intent["id"])
+    say(f"  register_order(order-1042, {SITE}, payment_intent_id={intent['id']})")
+    say(f"  Registered from Stripe: total {order.total}, status {order.status.label}")
+    same = service.register_order(order_id, SITE, payment_intent_id=intent["id"])
+    say(f"  Registering it again returns the same order: {same == order}")
+    cursor = [0]  # the notification worker's cursor in the feed (O1)
+    _notify(say, service, cursor)
 
     _heading(say, "1. E-commerce → Transactions → order-1042")
     _show(say, service.order_details(order_id, OWNER))
@@ -166,6 +171,7 @@ def _chapters(
     deliver_webhooks()
     details = service.order_details(order_id, OWNER)
     _show(say, details)
+    _notify(say, service, cursor)
 
     _heading(say, "5. Stripe event timeline")
     for record in details.refunds:
@@ -311,6 +317,30 @@ def _app_server_main(argv: Sequence[str]) -> int:
 def _pi(order: object) -> str:
     payment = getattr(order, "payment", None)
     return str(payment.payment_intent_id) if payment else ""
+
+
+#: O1: the entries a notification worker emails to the buyer and the site's owner.
+_NOTIFIED: Final = {
+    ActivityKind.PAYMENT_UPDATED: "payment received",
+    ActivityKind.REFUND_SUCCEEDED: "refund succeeded",
+    ActivityKind.REFUND_FAILED: "refund failed",
+    ActivityKind.REFUND_REQUIRES_ACTION: "refund needs action",
+}
+
+
+def _notify(say: Callable[[str], None], service: RefundService, cursor: list[int]) -> None:
+    """O1: what a notification worker does: read the feed after its cursor, email what the
+    buyer and owner must hear, and keep the last position it handled."""
+    entries = service.feed(after=cursor[0], limit=100)
+    say(f"  Notification worker: feed after position {cursor[0]}: {len(entries)} new entries")
+    for e in entries:
+        subject = _NOTIFIED.get(e.entry.kind)
+        if subject is not None:
+            say(f"    #{e.position} email buyer and owner of {e.order_id}: {subject}")
+            say(f"        {e.entry.message}")
+    if entries:
+        cursor[0] = entries[-1].position
+    say(f"  The worker keeps its cursor: {cursor[0]}")
 
 
 def _heading(say: Callable[[str], None], text: str) -> None:
