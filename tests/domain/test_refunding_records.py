@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
+import pytest
+
 from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._details import order_details
 from kanorio_refunds.domain._events import EventEffect, EventKind, EventOutcome, GatewayEvent
@@ -16,18 +19,35 @@ from kanorio_refunds.domain._ids import EventId, RefundId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._payment import GatewayRefund
+from kanorio_refunds.domain._quote import RefundQuote, quote_id_for
+from kanorio_refunds.domain._reconcile import reconcile
 from kanorio_refunds.domain._refund import RefundStatus
 from kanorio_refunds.domain._refunding import (
     apply_refund_event,
+    process_quote,
+    quote_refund,
+    record_answer,
     record_rejection,
     record_unknown_outcome,
+    refund_made,
+    require_may_process,
 )
-from kanorio_refunds.testing import T0, gateway_refund, owner, paid_order, refund, with_refunds
+from kanorio_refunds.errors import PermissionDenied
+from kanorio_refunds.testing import (
+    T0,
+    admin,
+    gateway_refund,
+    owner,
+    paid_order,
+    refund,
+    with_refunds,
+)
 
 NET = FeePolicy.NET_OF_FEES
 R = RefundStatus
 EVENT_AT = T0 + timedelta(minutes=1)
 NOW = T0 + timedelta(minutes=9)
+OWNER = owner(actor_id="olivia")
 
 
 def usd(text: str) -> Money:
@@ -194,3 +214,94 @@ def test_the_order_page_uses_the_policy_given() -> None:
     gross = order_details(order, owner(), FeePolicy.GROSS)
     assert gross.refundable == usd("100.00")
     assert gross.eligibility.refundable == usd("100.00")
+
+
+# -- L1, F2, F3: the gateway's answer and processing -------------------------------------------
+
+
+def _written() -> tuple[Order, RefundQuote]:
+    order = paid_order()
+    quote = quote_refund(order, OWNER, usd("95.80"), None, "", NET, at=T0)
+    return process_quote(order, quote, OWNER, NET, at=T0), quote
+
+
+def test_the_answer_stamps_its_entries_now() -> None:
+    """L1, F3, S1: recording the gateway's answer stamps the "submitted", status and order
+    status entries with now, not the refund's creation time."""
+    written, quote = _written()
+    answer = gateway_refund(
+        written, "95.80", R.SUCCEEDED, local=written.refund(quote.refund_id), created_at=T0
+    )
+    result = record_answer(written, answer, NET, at=NOW)
+    assert [(a.kind, a.at) for a in result.activity[len(written.activity) :]] == [
+        (ActivityKind.REFUND_SUBMITTED, NOW),
+        (ActivityKind.REFUND_SUCCEEDED, NOW),
+    ]
+    assert result.status is OrderStatus.REFUNDED
+    pending = attrs.evolve(answer, status=R.PENDING)
+    failed_later = record_answer(written, pending, NET, at=NOW)
+    assert failed_later.refund(quote.refund_id).status is R.PENDING
+
+
+def test_the_refund_made_before_the_answer_is_recorded_is_ours() -> None:
+    """L1: before the answer is recorded, no refund carries its Stripe id: the refund made for
+    our request is our own record of it."""
+    written, quote = _written()
+    answer = gateway_refund(written, "95.80", R.SUCCEEDED, local=written.refund(quote.refund_id))
+    assert refund_made(written, answer, quote.refund_id) == written.refund(quote.refund_id)
+
+
+def test_processing_writes_the_notes_normalised() -> None:
+    """F2, N3: a quote whose notes were not normalised (built outside quote_refund, its id
+    matching) is processed with its notes normalised."""
+    order = paid_order()
+    quote = quote_refund(order, OWNER, usd("10.00"), None, "", NET, at=T0)
+    raw = " Cafe\u0301 "
+    raw_id = quote_id_for(
+        quote.order_id,
+        quote.actor_id,
+        quote.amount,
+        None,
+        raw,
+        order_status=quote.order_status,
+        refundable=quote.refundable_before,
+        refund_count=quote.refund_count,
+    )
+    loose = attrs.evolve(quote, id=raw_id, notes=raw)
+    result = process_quote(order, loose, OWNER, NET, at=T0)
+    assert result.refund(loose.refund_id).notes == "Caf\u00e9"
+
+
+def test_another_actor_is_told_who_confirmed() -> None:
+    """F2, P2: processing someone else's quote is refused, naming both actors."""
+    order = paid_order()
+    quote = quote_refund(order, OWNER, usd("10.00"), None, "", NET, at=T0)
+    with pytest.raises(PermissionDenied) as info:
+        require_may_process(order, quote, admin(actor_id="adam"))
+    assert info.value.message == (
+        "this quote was confirmed by olivia, not adam; confirm the refund yourself before "
+        "processing it"
+    )
+
+
+# -- B4: a sync that agrees, or not ------------------------------------------------------------
+
+
+def test_a_sync_corrects_an_amount_and_fills_in_a_failure_reason() -> None:
+    """B4, F3, L6: a live read whose refund has the recorded status but another amount, or a
+    failure reason the record lacks, is applied by reconcile; one that agrees changes nothing."""
+    order = paid_order()
+    pending = refund(order, "10.00", R.PENDING, refund_id="rf_p", gateway_refund_id="re_p")
+    failed = refund(order, "5.00", R.FAILED, refund_id="rf_f", gateway_refund_id="re_f")
+    order = with_refunds(order, [pending, failed], at=T0)
+    assert order.payment is not None
+    read = [
+        gateway_refund(order, "12.00", R.PENDING, gateway_id="re_p", local=pending),
+        gateway_refund(
+            order, "5.00", R.FAILED, gateway_id="re_f", local=failed, failure_reason="lost_card"
+        ),
+    ]
+    result = reconcile(order, order.payment, read, NET, at=NOW)
+    assert result.refund(RefundId("rf_p")).amount == usd("12.00")
+    assert result.refund(RefundId("rf_f")).failure_reason == "lost_card"
+    assert reconcile(result, order.payment, read, NET, at=NOW) == result
