@@ -2,7 +2,8 @@
 
 Run it with ``make demo`` or ``python -m kanorio_refunds demo [--db PATH]``. It prints what the
 order details page would show at each step of "Refund Processing": intake (the order registered
-from its Stripe payment with ``register_order``, I1), a paid order with fees, its eligibility, a partial refund, the remainder refunded with "Refund Full Amount", the Stripe event
+from its Stripe payment with ``register_order``, I1), a paid order with fees, its eligibility,
+a partial refund, the remainder refunded with "Refund Full Amount", the Stripe event
 timeline, an attempt that is not eligible, revoking buyer access, and a real crash: an app server
 process writes a refund ahead, Stripe makes it, and the process is killed (SIGKILL) before it
 hears the answer; a new app server process syncs, and Stripe holds exactly one refund. A
