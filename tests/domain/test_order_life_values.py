@@ -308,3 +308,19 @@ def test_a_conflicting_registration_lists_every_difference() -> None:
         require_same_registration(
             stored, stored.id, stored.site_id, PaymentIntentId("pi_x"), None, _live(stored)
         )
+
+
+@pytest.mark.parametrize("size", range(1, 13))
+def test_no_cursor_carries_base64_padding(size: int) -> None:
+    """O2: whatever the length of its parts, a cursor has no '=' padding (it goes in URLs)."""
+    assert "=" not in encode_cursor("k", "y" * size)
+
+
+def test_another_charge_of_an_order_paid_by_a_payment_intent_conflicts() -> None:
+    """I1: registering by a Charge id alone, other than the stored one, conflicts even when
+    the order was paid through a PaymentIntent."""
+    order = paid_order(payment_intent_id="pi_a", charge_id="ch_a")
+    with pytest.raises(OrderConflict, match="it is paid by pi_a, not ch_b"):
+        require_same_registration(
+            order, order.id, order.site_id, None, ChargeId("ch_b"), _live(order)
+        )

@@ -21,7 +21,7 @@ from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, Or
 from kanorio_refunds.domain._payment import GatewayRefund
 from kanorio_refunds.domain._quote import RefundQuote, quote_id_for
 from kanorio_refunds.domain._reconcile import reconcile
-from kanorio_refunds.domain._refund import RefundStatus
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
 from kanorio_refunds.domain._refunding import (
     apply_refund_event,
     process_quote,
@@ -31,8 +31,10 @@ from kanorio_refunds.domain._refunding import (
     record_unknown_outcome,
     refund_made,
     require_may_process,
+    require_quote_holds,
+    set_buyer_access,
 )
-from kanorio_refunds.errors import PermissionDenied
+from kanorio_refunds.errors import NotesRequired, PermissionDenied
 from kanorio_refunds.testing import (
     T0,
     admin,
@@ -305,3 +307,35 @@ def test_a_sync_corrects_an_amount_and_fills_in_a_failure_reason() -> None:
     assert result.refund(RefundId("rf_p")).amount == usd("12.00")
     assert result.refund(RefundId("rf_f")).failure_reason == "lost_card"
     assert reconcile(result, order.payment, read, NET, at=NOW) == result
+
+
+def test_a_failed_answer_stamps_the_status_change_now() -> None:
+    """L3, S1, F3: an answer that the refund failed puts the order back to PAID, the status
+    entry stamped now."""
+    written, quote = _written()
+    failed = gateway_refund(written, "95.80", R.FAILED, local=written.refund(quote.refund_id))
+    result = record_answer(written, failed, NET, at=NOW)
+    assert result.status is OrderStatus.PAID
+    assert (result.activity[-1].kind, result.activity[-1].at) == (ActivityKind.STATUS_CHANGED, NOW)
+
+
+def test_a_quote_is_revalidated_with_its_reason() -> None:
+    """F2, N2: processing re-validates the quote's reason with its notes: OTHER without notes
+    is refused even if the figures still hold."""
+    order = paid_order()
+    quote = quote_refund(order, OWNER, usd("10.00"), None, "", NET, at=T0)
+    with pytest.raises(NotesRequired):
+        require_quote_holds(order, attrs.evolve(quote, reason=RefundReason.OTHER), OWNER, NET)
+
+
+def test_buyer_access_changes_are_stamped_now() -> None:
+    """F4, F3: revoking buyer access is recorded at the time given, with the actor."""
+    result = set_buyer_access(paid_order(), OWNER, granted=False, at=NOW)
+    assert result.activity == (
+        ActivityEntry(
+            at=NOW,
+            kind=ActivityKind.BUYER_ACCESS_REVOKED,
+            message="olivia revoked buyer access",
+            actor_id=OWNER.id,
+        ),
+    )
