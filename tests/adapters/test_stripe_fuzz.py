@@ -183,7 +183,7 @@ def _inject(
 
 
 def _fresh_gateway(model: FakeStripe) -> tuple[StripeGateway, FakeStripeHTTPClient]:
-    # The model's own answers are Stripe's shape (tests/test_fake_stripe.py); not re-checked
+    # The model's own answers are Stripe's shape (tests/testing/test_fake_stripe.py); not re-checked
     # here, to keep examples fast.
     return gateway(model, [], http_client=FakeStripeHTTPClient(model, validate_responses=False))
 
