@@ -481,3 +481,15 @@ def test_zero_is_parsed_in_every_form() -> None:
     """M2: zero parses (a positive amount is checked by A1, not by parsing)."""
     for text in ("0", "0.00", ".0", "0.", Decimal("0"), Decimal("-0"), Decimal("0.000")):
         assert Money.parse(text, "USD") == Money.zero("USD")
+
+
+def test_refusals_name_what_was_given() -> None:
+    """M1, M2: a refused amount is quoted as given, with its type when it is a float or bool."""
+    with pytest.raises(InvalidAmount, match=r"^1\.5 is a float; amounts must be given as text"):
+        Money.parse(1.5, "USD")  # type: ignore[arg-type]
+    with pytest.raises(InvalidAmount, match=r"^True is a bool;"):
+        Money.parse(True, "USD")  # type: ignore[arg-type]
+    with pytest.raises(InvalidAmount, match=r"^'NaN' is not a number"):
+        Money.parse(Decimal("NaN"), "USD")
+    with pytest.raises(InvalidAmount, match=r"^'1\.005' has more decimal places than USD allows"):
+        Money.parse(Decimal("1.005"), "USD")
