@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
+from kanorio_refunds.cli._csv import header_problems, open_table
 from kanorio_refunds.domain import FULL, Actor, FullAmount, Money, OrderId, RefundQuote
 from kanorio_refunds.errors import (
     GatewayRejected,
@@ -99,21 +100,10 @@ class Result:
 def read_rows(path: Path) -> list[Row]:
     """Every data row of ``path``; a header that is not ``order_id,amount[,reason][,notes]``
     (in any order) is ``InvalidCsv`` before anything is done."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise InvalidCsv(f"{path} is not UTF-8 text") from None
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
-        raise InvalidCsv(f"{path} is empty: expected the header order_id,amount,reason,notes")
-    names = [h.strip().lower() for h in header]
-    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    unknown = [n for n in names if n not in known]
-    missing = [n for n in REQUIRED_COLUMNS if n not in names]
-    duplicated = sorted(n for n, c in Counter(names).items() if c > 1)
+    names, reader = open_table(path, expected="order_id,amount,reason,notes")
+    missing, unknown, duplicated = header_problems(
+        names, required=REQUIRED_COLUMNS, known=set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    )
     if unknown or missing or duplicated:
         problems = []
         if missing:

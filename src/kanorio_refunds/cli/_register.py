@@ -10,12 +10,11 @@ refused with ``invalid_row`` and the run goes on.
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from kanorio_refunds.cli._csv import header_problems, open_table
 from kanorio_refunds.domain import OrderId, SiteId
 from kanorio_refunds.errors import (
     GatewayUnavailable,
@@ -97,28 +96,17 @@ def read_registrations(path: Path) -> list[Registration]:
     """Every data row of ``path``. A header that is not ``order_id,site_id`` and at least one
     of ``payment_intent_id``, ``charge_id`` (any order) is ``InvalidCsv``, before anything is
     done; a row that cannot be read carries its ``problem`` (refused as ``invalid_row``)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise InvalidCsv(f"{path} is not UTF-8 text") from None
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
-        raise InvalidCsv(f"{path} is empty: expected the header {HEADER}")
-    names = [h.strip().lower() for h in header]
-    known = set(REQUIRED_COLUMNS) | set(PAYMENT_COLUMNS)
+    names, reader = open_table(path, expected=HEADER)
+    missing, unknown, duplicated = header_problems(
+        names, required=REQUIRED_COLUMNS, known=set(REQUIRED_COLUMNS) | set(PAYMENT_COLUMNS)
+    )
     problems = []
-    missing = [n for n in REQUIRED_COLUMNS if n not in names]
     if missing:
         problems.append(f"missing {', '.join(missing)}")
     if not any(n in names for n in PAYMENT_COLUMNS):
         problems.append("missing payment_intent_id or charge_id")
-    unknown = [n for n in names if n not in known]
     if unknown:
         problems.append(f"unknown {', '.join(repr(n) for n in unknown)}")
-    duplicated = sorted(n for n, c in Counter(names).items() if c > 1)
     if duplicated:
         problems.append(f"repeated {', '.join(duplicated)}")
     if problems:
