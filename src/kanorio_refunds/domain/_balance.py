@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import Final
 
 import attrs
 
 from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, stripe_step, total
+from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
 from kanorio_refunds.domain._refund import Refund
 from kanorio_refunds.errors import InvalidPaymentRecord
@@ -62,7 +64,16 @@ def fee_in_order_currency(fee: Money, payment: PaymentRecord) -> Money:
 
 def reserved_amount(refunds: Iterable[Refund], currency: Currency) -> Money:
     """B1: the sum of refunds that hold part of the balance (all but FAILED and CANCELED)."""
-    return total([r.amount for r in refunds if r.reserves], currency)
+    if type(refunds) is not tuple:
+        return total([r.amount for r in refunds if r.reserves], currency)
+    # An order's refunds: the sum is kept with the tuple's index, derived from the previous
+    # tuple's sum by ``Order.with_refund`` (issue 10: no sum over every refund per use).
+    index = refunds_index(refunds)
+    known = index.reserved
+    if known is None or known.currency != currency:
+        known = total([r.amount for r in refunds if r.reserves], currency)
+        index.reserved = known
+    return known
 
 
 def refundable_balance(
@@ -76,6 +87,32 @@ def refundable_balance(
     negative, rounded down to an amount Stripe accepts in that currency (M3) so that "Refund
     Full Amount" (A5) is always sendable.
     """
+    if type(refunds) is not tuple:
+        return _breakdown(payment, refunds, policy)
+    # Issue 10: a use case asks several times for the balance of the same (immutable) payment
+    # record and refunds; it is computed once per pair. Keyed by identity, holding both, so a
+    # key is never reused for other values; bounded (cleared when full). A record that gives
+    # no balance raises every time, as it is not remembered.
+    key = (id(payment), id(refunds), policy)
+    known = _BREAKDOWNS.get(key)
+    if known is not None and known[0] is payment and known[1] is refunds:
+        return known[2]
+    breakdown = _breakdown(payment, refunds, policy)
+    if len(_BREAKDOWNS) >= _MAX_BREAKDOWNS:
+        _BREAKDOWNS.clear()
+    _BREAKDOWNS[key] = (payment, refunds, breakdown)
+    return breakdown
+
+
+_MAX_BREAKDOWNS: Final = 256
+_BREAKDOWNS: dict[
+    tuple[int, int, FeePolicy], tuple[PaymentRecord, tuple[Refund, ...], BalanceBreakdown]
+] = {}
+
+
+def _breakdown(
+    payment: PaymentRecord, refunds: Iterable[Refund], policy: FeePolicy
+) -> BalanceBreakdown:
     currency = payment.captured.currency
     stripe_fee = fee_in_order_currency(payment.stripe_fee, payment)
     platform_fee = fee_in_order_currency(payment.platform_fee, payment)

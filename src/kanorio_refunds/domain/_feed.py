@@ -35,6 +35,10 @@ def added_entries(
     these are the entries past the common prefix (a rewritten timeline's rewritten part
     counts as added: its entries are new to a reader)."""
     n = min(len(before), len(after))
+    if after[:n] == before[:n]:
+        # The usual case, compared at C speed (entries shared with ``before`` compare by
+        # identity): the timeline was only appended to.
+        return tuple(after[n:])
     kept = 0
     while kept < n and (before[kept] is after[kept] or before[kept] == after[kept]):
         kept += 1

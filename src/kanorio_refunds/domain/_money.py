@@ -113,6 +113,9 @@ class Currency:
         whitespace ignored). Raises ``UnknownCurrency``."""
         if isinstance(code, Currency):
             return code
+        known = _CURRENCIES.get(code) if type(code) is str else None
+        if known is not None:
+            return known
         if not isinstance(code, str):
             raise UnknownCurrency(
                 f"a currency must be given as an ISO 4217 code string such as 'USD', "
@@ -128,10 +131,20 @@ class Currency:
                 f"{code!r} is not an ISO 4217 currency code this library knows; "
                 f"use a three-letter ASCII code such as 'USD', 'EUR' or 'JPY'"
             )
-        return cls(upper, exponent)
+        currency = cls(upper, exponent)
+        if type(code) is str and len(_CURRENCIES) < _MAX_CURRENCIES:
+            _CURRENCIES[code] = currency
+        return currency
 
     def __str__(self) -> str:
         return self.code
+
+
+# Currencies by the exact text they were asked for with (issue 10: ``Currency.of`` runs on every
+# amount read or computed). Currencies are immutable values, so sharing one changes nothing but
+# speed; bounded, since the texts come from outside.
+_MAX_CURRENCIES: Final = 1024
+_CURRENCIES: dict[str, Currency] = {}
 
 
 def _check_minor(_instance: object, _attribute: object, value: int) -> None:
@@ -290,7 +303,7 @@ class Money:
             raise InvalidAmount(
                 f"cannot {op} Money and {type(other).__name__}; both sides must be Money"
             )
-        if other.currency != self.currency:
+        if other.currency is not self.currency and other.currency != self.currency:
             raise CurrencyMismatch(
                 f"cannot {op} {self.currency.code} and {other.currency.code}; "
                 f"amounts must be in the same currency"
@@ -298,13 +311,13 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.minor + self._same(other, "add").minor, self.currency)
+        return _of_int(self.minor + self._same(other, "add").minor, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.minor - self._same(other, "subtract").minor, self.currency)
+        return _of_int(self.minor - self._same(other, "subtract").minor, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.minor, self.currency)
+        return _of_int(-self.minor, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.minor < self._same(other, "compare").minor
@@ -327,12 +340,23 @@ class Money:
         return self if self >= other else other
 
 
+def _of_int(minor: int, currency: Currency) -> Money:
+    """``Money(minor, currency)`` without the M1 check, for results of arithmetic on the
+    ``minor`` of Money values, which are ints already (issue 10: the hot paths build many)."""
+    money = object.__new__(Money)
+    # Money is frozen: its own __setattr__ refuses, as attrs' generated __init__ works around.
+    object.__setattr__(money, "minor", minor)
+    object.__setattr__(money, "currency", currency)
+    return money
+
+
 def total(amounts: list[Money] | tuple[Money, ...], currency: Currency) -> Money:
     """The sum of ``amounts`` (all in ``currency``); zero for none."""
     result = Money.zero(currency)
+    minor = 0
     for amount in amounts:
-        result = result + amount
-    return result
+        minor += result._same(amount, "add").minor
+    return _of_int(minor, result.currency)
 
 
 # -- Stripe units (M3) ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import attrs
 
 from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId, SiteId
 from kanorio_refunds.domain._money import Currency, Money
-from kanorio_refunds.domain._payment import PaymentRecord
+from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import Refund
 from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 
@@ -144,7 +144,7 @@ class Order:
         with the quote's id (``reconcile.match_refund``); the one the gateway holds is the
         quote's refund.
         """
-        made = [r for r in self.refunds if r.quote_id == quote_id]
+        made = [self.refunds[i] for i in _quote_positions(self).get(quote_id, ())]
         return next((r for r in made if r.gateway_refund_id is not None), made[0] if made else None)
 
     def with_refund(self, refund: Refund) -> Order:
@@ -163,7 +163,23 @@ class Order:
 
     def with_activity(self, *entries: ActivityEntry) -> Order:
         """This order with ``entries`` appended to its activity timeline (never rewritten)."""
-        return attrs.evolve(self, activity=(*self.activity, *entries))
+        appended = attrs.evolve(self, activity=(*self.activity, *entries))
+        _derive_submitted(self.activity, appended.activity, entries)
+        return appended
+
+    def submitted_refund_ids(self) -> frozenset[RefundId]:
+        """The refunds whose activity timeline says they were submitted to the gateway (a
+        REFUND_SUBMITTED entry). Never mutated once made."""
+        known = _SUBMITTED.get(id(self.activity))
+        if known is not None and known[0] is self.activity:
+            return known[1]
+        ids = frozenset(
+            e.refund_id
+            for e in self.activity
+            if e.kind is ActivityKind.REFUND_SUBMITTED and e.refund_id is not None
+        )
+        _remember_submitted(self.activity, ids)
+        return ids
 
     def with_status(self, status: OrderStatus) -> Order:
         """This order in ``status`` (S2 checked; staying put is allowed)."""
@@ -180,26 +196,38 @@ class Order:
 # index. Ids are unique in an order (``with_refund`` replaces by id); should an order hold a
 # repeated id, the first refund wins, as the scans this replaces did. A pure memo, bounded
 # (cleared when full): nothing observable but speed.
+#
+# Beside the positions it keeps what is derived from the same tuple: the sum of the refunds
+# that reserve part of the balance (B1, ``_balance.reserved_amount``), and the last gateway
+# read that confirmed every refund as it is (``_reconcile.reconcile``). Each is derived for
+# the next tuple from the change ``with_refund`` makes, never by a scan, or forgotten.
 class _Index:
-    __slots__ = ("by_gateway", "by_id", "refunds")
+    __slots__ = ("by_gateway", "by_id", "by_quote", "confirmed_by", "refunds", "reserved")
 
     def __init__(
         self,
         refunds: tuple[Refund, ...],
         by_id: dict[RefundId, int],
         by_gateway: dict[str, int] | None,
+        by_quote: dict[QuoteId, tuple[int, ...]] | None = None,
+        reserved: Money | None = None,
     ) -> None:
         self.refunds = refunds  # held, so its id is not reused while the entry lives
         self.by_id = by_id
         self.by_gateway = by_gateway  # built on first use
+        self.by_quote = by_quote  # built on first use
+        self.reserved = reserved  # computed on first use
+        #: A gateway read (its refunds, immutable) that agreed with every refund here.
+        self.confirmed_by: tuple[GatewayRefund, ...] | None = None
 
 
 _MAX_INDEXES: Final = 256
 _INDEXES: dict[int, _Index] = {}
 
 
-def _index(order: Order) -> _Index:
-    refunds = order.refunds
+def refunds_index(refunds: tuple[Refund, ...]) -> _Index:
+    """The index of a refunds tuple (made on first use). Never mutated but to fill in what it
+    derives from the tuple, once."""
     index = _INDEXES.get(id(refunds))
     if index is not None and index.refunds is refunds:
         return index
@@ -211,13 +239,13 @@ def _index(order: Order) -> _Index:
 
 def _positions(order: Order) -> dict[RefundId, int]:
     """The position of every refund of ``order`` by our id. Never mutated once made."""
-    return _index(order).by_id
+    return refunds_index(order.refunds).by_id
 
 
 def gateway_positions(order: Order) -> dict[str, int]:
     """The position of every refund of ``order`` that has a gateway id, by that id (the first
     one for a repeated id). Never mutated once made."""
-    index = _index(order)
+    index = refunds_index(order.refunds)
     if index.by_gateway is None:
         by_gateway: dict[str, int] = {}
         for i, refund in enumerate(order.refunds):
@@ -227,19 +255,57 @@ def gateway_positions(order: Order) -> dict[str, int]:
     return index.by_gateway
 
 
+def _quote_positions(order: Order) -> dict[QuoteId, tuple[int, ...]]:
+    """The positions of the refunds made from each quote, in order. Never mutated once made."""
+    index = refunds_index(order.refunds)
+    if index.by_quote is None:
+        by_quote: dict[QuoteId, tuple[int, ...]] = {}
+        for i, refund in enumerate(order.refunds):
+            if refund.quote_id is not None:
+                by_quote[refund.quote_id] = (*by_quote.get(refund.quote_id, ()), i)
+        index.by_quote = by_quote
+    return index.by_quote
+
+
 def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Refund) -> None:
     """Give ``after`` (``before`` with ``new`` added, or replacing ``replaced``) its index
     without a scan of its refunds."""
-    old = _index(before)
+    old = refunds_index(before.refunds)
+    reserved = _reserved_after(old.reserved, replaced, new)
     if replaced is None:
-        by_id = {**old.by_id, new.id: len(before.refunds)}
+        at = len(before.refunds)
+        by_id = {**old.by_id, new.id: at}
         by_gateway = old.by_gateway
         if by_gateway is not None and new.gateway_refund_id is not None:
-            by_gateway = {new.gateway_refund_id: len(before.refunds), **by_gateway}
-        _remember(_Index(after.refunds, by_id, by_gateway))
+            by_gateway = {new.gateway_refund_id: at, **by_gateway}
+        by_quote = old.by_quote
+        if by_quote is not None and new.quote_id is not None:
+            by_quote = {**by_quote, new.quote_id: (*by_quote.get(new.quote_id, ()), at)}
+        _remember(_Index(after.refunds, by_id, by_gateway, by_quote, reserved))
     else:
         same_gateway = replaced.gateway_refund_id == new.gateway_refund_id
-        _remember(_Index(after.refunds, old.by_id, old.by_gateway if same_gateway else None))
+        same_quote = replaced.quote_id == new.quote_id
+        _remember(
+            _Index(
+                after.refunds,
+                old.by_id,
+                old.by_gateway if same_gateway else None,
+                old.by_quote if same_quote else None,
+                reserved,
+            )
+        )
+
+
+def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund) -> Money | None:
+    """B1: the reserved sum once ``replaced`` (if any) gives way to ``new``; None (computed
+    again on use) when it was not known or a refund is in another currency."""
+    for refund, sign in ((replaced, -1), (new, 1)):
+        if reserved is None or refund is None or not refund.reserves:
+            continue
+        if refund.amount.currency != reserved.currency:
+            return None
+        reserved = Money(reserved.minor + sign * refund.amount.minor, reserved.currency)
+    return reserved
 
 
 def _remember(index: _Index) -> _Index:
@@ -247,3 +313,30 @@ def _remember(index: _Index) -> _Index:
         _INDEXES.clear()  # bounded memory; an index is rebuilt on its next use
     _INDEXES[id(index.refunds)] = index
     return index
+
+
+# ``Order.submitted_refund_ids`` per activity tuple, like the refunds index (issue 10: the
+# question is asked on every answer of the gateway; the timeline grows with every refund).
+_SUBMITTED: dict[int, tuple[tuple[ActivityEntry, ...], frozenset[RefundId]]] = {}
+
+
+def _derive_submitted(
+    before: tuple[ActivityEntry, ...],
+    after: tuple[ActivityEntry, ...],
+    entries: tuple[ActivityEntry, ...],
+) -> None:
+    known = _SUBMITTED.get(id(before))
+    if known is None or known[0] is not before:
+        return  # computed on first use
+    added = {
+        e.refund_id
+        for e in entries
+        if e.kind is ActivityKind.REFUND_SUBMITTED and e.refund_id is not None
+    }
+    _remember_submitted(after, known[1] | added if added else known[1])
+
+
+def _remember_submitted(activity: tuple[ActivityEntry, ...], ids: frozenset[RefundId]) -> None:
+    if len(_SUBMITTED) >= _MAX_INDEXES:
+        _SUBMITTED.clear()
+    _SUBMITTED[id(activity)] = (activity, ids)

@@ -18,7 +18,13 @@ import attrs
 from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._ids import EventId, OrderId, RefundId
 from kanorio_refunds.domain._money import Money
-from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, gateway_positions
+from kanorio_refunds.domain._order import (
+    ActivityEntry,
+    ActivityKind,
+    Order,
+    gateway_positions,
+    refunds_index,
+)
 from kanorio_refunds.domain._payment import METADATA_NOTES, GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import (
     Refund,
@@ -377,7 +383,14 @@ def reconcile(
     second time.
     """
     result = refresh_payment(order, record, at=at)
+    read = gateway_refunds if type(gateway_refunds) is tuple else None
+    if read is not None and refunds_index(result.refunds).confirmed_by is read:
+        # Issue 10: these very (immutable) gateway refunds were already found to agree with
+        # every refund of this very (immutable) tuple: the loop below would change nothing. A
+        # gateway hands back the same objects only for refunds that did not change.
+        return rederive_status(result, policy, at=at)
     seen_ids: set[str] = set()
+    observed = False
     for gateway_refund in sorted(gateway_refunds, key=lambda r: (r.created_at, r.id)):
         known = match_refund(result, gateway_refund)
         if gateway_refund.id not in seen_ids and _agrees(known, gateway_refund):
@@ -387,11 +400,21 @@ def reconcile(
             seen_ids.add(gateway_refund.id)
             continue
         seen_ids.add(gateway_refund.id)
+        observed = True
         # A live read is newer than anything the order knows (the order is read before the
         # gateway, see RefundService._live), even when Stripe's clock runs ahead of ours.
         seen = max(at, known.status_as_of) if known and known.status_as_of else at
         result, _ = observe_refund(result, gateway_refund, observed_at=seen, track_refunded=False)
+    if read is not None and (not observed or _all_agree(result, read)):
+        refunds_index(result.refunds).confirmed_by = read
     return rederive_status(result, policy, at=at)
+
+
+def _all_agree(order: Order, read: tuple[GatewayRefund, ...]) -> bool:
+    """True when every refund of a read agrees with ``order`` as it is, each id once: the read
+    would change nothing more (``reconcile`` then remembers it)."""
+    ids = {r.id for r in read}
+    return len(ids) == len(read) and all(_agrees(match_refund(order, r), r) for r in read)
 
 
 def _agrees(known: Refund | None, gateway_refund: GatewayRefund) -> bool:

@@ -23,7 +23,7 @@ from kanorio_refunds.domain._events import EventEffect, EventOutcome, GatewayEve
 from kanorio_refunds.domain._ids import RefundId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._notes import validate_reason_and_notes
-from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, gateway_positions
 from kanorio_refunds.domain._payment import (
     GatewayRefund,
     RefundRequest,
@@ -212,9 +212,7 @@ def record_answer(order: Order, answer: GatewayRefund, policy: FeePolicy, *, at:
     observed like any report of the gateway's own data, then the status (S1)."""
     refund_id = answer.local_refund_id
     refund = order.find_refund(refund_id) if refund_id else None
-    if refund is not None and not any(
-        e.kind is ActivityKind.REFUND_SUBMITTED and e.refund_id == refund.id for e in order.activity
-    ):
+    if refund is not None and refund.id not in order.submitted_refund_ids():
         order = order.with_activity(
             ActivityEntry(
                 at=at,
@@ -233,8 +231,8 @@ def refund_made(order: Order, answer: GatewayRefund, refund_id: RefundId) -> Ref
     """The refund the gateway made for our request ``refund_id``: that refund, unless another
     process recorded a refusal of it meanwhile; then the refund Stripe made after all is
     recorded beside it (``_reconcile.match_refund``) and is the one to return."""
-    made = next((r for r in order.refunds if r.gateway_refund_id == answer.id), None)
-    return made if made is not None else order.refund(refund_id)
+    made = gateway_positions(order).get(answer.id)
+    return order.refunds[made] if made is not None else order.refund(refund_id)
 
 
 def record_rejection(

@@ -1,0 +1,206 @@
+"""Issue 10: the domain's memos (refunds index, reserved sum, balance, reconciled reads, the
+submitted refunds of a timeline) answer exactly what a computation from scratch answers.
+
+Each memo is keyed by the identity of an immutable tuple; these tests compare against the same
+values in a *copy* of the tuple (another identity, so computed afresh) and check that a change
+(a new tuple) is never answered from an older one's memo.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from kanorio_refunds.domain._balance import FeePolicy, refundable_balance, reserved_amount
+from kanorio_refunds.domain._ids import GatewayRefundId, OrderId, QuoteId, RefundId, SiteId
+from kanorio_refunds.domain._money import Currency, Money, total
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
+from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
+from kanorio_refunds.domain._reconcile import reconcile
+from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.errors import CurrencyMismatch, UnknownCurrency
+
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+USD = Currency.of("USD")
+
+
+def usd(minor: int) -> Money:
+    return Money.from_minor(minor, "USD")
+
+
+def payment(refunded: int = 0) -> PaymentRecord:
+    return PaymentRecord(
+        payment_intent_id=None,
+        charge_id=None,
+        captured=usd(10_000),
+        stripe_fee=usd(300),
+        platform_fee=usd(0),
+        settlement_currency=USD,
+        amount_refunded=usd(refunded),
+    )
+
+
+def refund(n: int, amount: int, status: RefundStatus = RefundStatus.SUCCEEDED) -> Refund:
+    return Refund(
+        id=RefundId(f"rf_{n}"),
+        order_id=OrderId("o"),
+        amount=usd(amount),
+        status=status,
+        created_at=AT + timedelta(seconds=n),
+        origin=RefundOrigin.LOCAL,
+        quote_id=QuoteId(f"q_{n % 3}"),
+        gateway_refund_id=GatewayRefundId(f"re_{n}"),
+        status_as_of=AT + timedelta(seconds=n),
+    )
+
+
+def order(*refunds: Refund) -> Order:
+    return Order(
+        id=OrderId("o"),
+        site_id=SiteId("shop"),
+        total=usd(10_000),
+        status=OrderStatus.PARTIALLY_REFUNDED if refunds else OrderStatus.PAID,
+        payment=payment(sum(r.amount.minor for r in refunds if r.reserves)),
+        refunds=refunds,
+    )
+
+
+def paid(o: Order) -> PaymentRecord:
+    assert o.payment is not None
+    return o.payment
+
+
+def fresh_reserved(o: Order) -> int:
+    """B1 by hand, on a list (no memo applies to a list)."""
+    return sum(r.amount.minor for r in list(o.refunds) if r.status.reserves)
+
+
+def test_reserved_sum_follows_every_added_and_replaced_refund() -> None:
+    """B1: the reserved sum carried from tuple to tuple by with_refund equals the sum computed
+    afresh, through additions, a late failure (released) and a cancellation."""
+    current = order()
+    assert reserved_amount(current.refunds, USD) == usd(0)
+    for n in range(1, 8):
+        current = current.with_refund(refund(n, 100 * n))
+        assert reserved_amount(current.refunds, USD).minor == fresh_reserved(current)
+    failed = attrs.evolve(current.refund(RefundId("rf_3")), status=RefundStatus.FAILED)
+    current = current.with_refund(failed)
+    assert reserved_amount(current.refunds, USD).minor == fresh_reserved(current) == 2500
+    canceled = attrs.evolve(current.refund(RefundId("rf_7")), status=RefundStatus.CANCELED)
+    current = current.with_refund(canceled)
+    assert reserved_amount(current.refunds, USD).minor == 1800
+    assert reserved_amount(tuple(list(current.refunds)), USD).minor == 1800
+
+
+def test_reserved_sum_in_another_currency_is_refused_as_before() -> None:
+    """M4, B1: a refund in another currency than the one asked still raises CurrencyMismatch,
+    whether or not the tuple's sum was remembered in its own currency."""
+    o = order(refund(1, 100))
+    assert reserved_amount(o.refunds, USD) == usd(100)
+    with pytest.raises(CurrencyMismatch):
+        reserved_amount(o.refunds, Currency.of("EUR"))
+    odd = attrs.evolve(refund(2, 100), amount=Money.from_minor(100, "EUR"))
+    with pytest.raises(CurrencyMismatch):
+        reserved_amount(o.with_refund(odd).refunds, USD)
+
+
+def test_refundable_balance_remembered_per_pair_and_new_for_a_change() -> None:
+    """B1, B2: the balance of the same payment and refunds is the same breakdown; a new refund
+    gives a new balance; a copy of the tuple gives an equal one."""
+    o = order(refund(1, 1000), refund(2, 500))
+    first = refundable_balance(paid(o), o.refunds)
+    assert first.refundable == usd(10_000 - 300 - 1500)
+    assert refundable_balance(paid(o), o.refunds) is first
+    assert refundable_balance(paid(o), tuple(list(o.refunds))) == first
+    more = o.with_refund(refund(3, 200))
+    assert refundable_balance(paid(more), more.refunds).refundable == usd(8000)
+    gross = refundable_balance(paid(o), o.refunds, FeePolicy.GROSS)
+    assert gross.refundable == usd(8500)
+
+
+def gateway(r: Refund, status: RefundStatus | None = None) -> GatewayRefund:
+    assert r.gateway_refund_id is not None
+    return GatewayRefund(
+        id=r.gateway_refund_id,
+        amount=r.amount,
+        status=status or r.status,
+        created_at=r.created_at,
+        failure_reason="expired_or_canceled_card" if status is RefundStatus.FAILED else None,
+    )
+
+
+def test_reconcile_of_a_confirmed_read_still_sees_a_late_failure() -> None:
+    """B4, S3: a read that agreed is remembered; the next read showing a late failure
+    (succeeded -> failed) of the oldest refund is a new read, and the failure is recorded and
+    the amount released."""
+    o = order(*(refund(n, 100) for n in range(1, 6)))
+    read = tuple(gateway(r) for r in o.refunds)
+    same = reconcile(o, paid(o), read, FeePolicy.NET_OF_FEES, at=AT)
+    assert same.refunds is o.refunds
+    again = reconcile(same, paid(same), read, FeePolicy.NET_OF_FEES, at=AT)
+    assert again.refunds is o.refunds
+    late = (gateway(o.refunds[0], RefundStatus.FAILED), *read[1:])
+    failed = reconcile(again, paid(again), late, FeePolicy.NET_OF_FEES, at=AT)
+    assert failed.refund(RefundId("rf_1")).status is RefundStatus.FAILED
+    assert reserved_amount(failed.refunds, USD) == usd(400)
+    assert [e.kind for e in failed.activity][-1:] == [ActivityKind.REFUND_FAILED]
+
+
+def test_reconcile_remembers_a_read_only_once_it_changes_nothing() -> None:
+    """B4: a read that imports a refund is remembered for the order it produced: the same read
+    again changes nothing (idempotent), and a read of the old order is not skipped."""
+    o = order(refund(1, 100))
+    extra = refund(2, 300)
+    read = (gateway(o.refunds[0]), gateway(extra))
+    imported = reconcile(o, paid(o), read, FeePolicy.NET_OF_FEES, at=AT)
+    assert len(imported.refunds) == 2
+    assert reconcile(imported, paid(imported), read, FeePolicy.NET_OF_FEES, at=AT) == imported
+    again = reconcile(o, paid(o), read, FeePolicy.NET_OF_FEES, at=AT)
+    assert len(again.refunds) == 2
+
+
+def test_refund_for_quote_and_lookups_after_changes() -> None:
+    """F2: the refund of a quote is found through every change (the one the gateway holds wins
+    over a refused attempt), as a scan finds it."""
+    refused = attrs.evolve(refund(3, 100, RefundStatus.FAILED), gateway_refund_id=None)
+    o = order(refund(1, 100), refused)
+    assert o.refund_for_quote(QuoteId("q_0")) == refused
+    made = attrs.evolve(refund(6, 100), id=RefundId("rf_ext_re_6"))
+    o = o.with_refund(made)
+    assert o.refund_for_quote(QuoteId("q_0")) == made
+    assert o.refund_for_quote(QuoteId("q_1")) == o.refunds[0]
+    assert o.refund_for_quote(QuoteId("q_9")) is None
+    assert o.find_refund(RefundId("rf_ext_re_6")) == made
+
+
+def test_submitted_refund_ids_follow_the_timeline() -> None:
+    """F3, L1: the refunds a timeline says were submitted, through appends, as a scan says."""
+    o = order(refund(1, 100))
+    assert o.submitted_refund_ids() == frozenset()
+    entry = ActivityEntry(AT, ActivityKind.REFUND_SUBMITTED, "sent", refund_id=RefundId("rf_1"))
+    o = o.with_activity(entry)
+    assert o.submitted_refund_ids() == {RefundId("rf_1")}
+    o = o.with_activity(ActivityEntry(AT, ActivityKind.STATUS_CHANGED, "status"))
+    assert o.submitted_refund_ids() == {RefundId("rf_1")}
+    copy = attrs.evolve(o, activity=tuple(list(o.activity)))
+    assert copy.submitted_refund_ids() == {RefundId("rf_1")}
+
+
+def test_money_arithmetic_and_currencies_unchanged() -> None:
+    """M1, M4: results of arithmetic are ordinary Money values; remembered currencies are the
+    same values; an unknown code is still refused, however often it is asked for."""
+    a, b = Money.parse("12.50", "usd"), Money.parse("0.75", " USD ")
+    assert a + b == Money(1325, Currency("USD", 2))
+    assert hash(a - b) == hash(Money(1175, Currency("USD", 2)))
+    assert -a == Money(-1250, USD)
+    assert total([a, b, a], USD) == usd(2575)
+    assert total([], USD) == usd(0)
+    with pytest.raises(CurrencyMismatch):
+        total([a, Money.parse("1", "EUR")], USD)
+    for _ in range(2):
+        with pytest.raises(UnknownCurrency):
+            Currency.of("uſd")
+    assert Currency.of("jpy") == Currency.of("JPY")
+    assert Currency.of("jpy").exponent == 0
