@@ -91,15 +91,15 @@ def refundable_balance(
         return _breakdown(payment, refunds, policy)
     # Issue 10: a use case asks several times for the balance of the same (immutable) payment
     # record and refunds; it is computed once per pair. Keyed by identity, holding both, so a
-    # key is never reused for other values; bounded (cleared when full). A record that gives
-    # no balance raises every time, as it is not remembered.
+    # key is never reused for other values; bounded (the oldest goes when full). A record
+    # that gives no balance raises every time, as it is not remembered.
     key = (id(payment), id(refunds), policy)
     known = _BREAKDOWNS.get(key)
     if known is not None and known[0] is payment and known[1] is refunds:
         return known[2]
     breakdown = _breakdown(payment, refunds, policy)
     if len(_BREAKDOWNS) >= _MAX_BREAKDOWNS:
-        _BREAKDOWNS.clear()
+        del _BREAKDOWNS[next(iter(_BREAKDOWNS))]  # the oldest
     _BREAKDOWNS[key] = (payment, refunds, breakdown)
     return breakdown
 

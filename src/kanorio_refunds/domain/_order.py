@@ -151,19 +151,19 @@ class Order:
         """This order with ``refund`` added, or replacing the refund with the same id."""
         position = _positions(self).get(refund.id)
         if position is None:
-            added = attrs.evolve(self, refunds=(*self.refunds, refund))
+            added = _changed(self, refunds=(*self.refunds, refund))
             _derive_index(self, added, None, refund)
             return added
         refunds = list(self.refunds)
         before = refunds[position]
         refunds[position] = refund
-        replaced = attrs.evolve(self, refunds=tuple(refunds))
+        replaced = _changed(self, refunds=tuple(refunds))
         _derive_index(self, replaced, before, refund)
         return replaced
 
     def with_activity(self, *entries: ActivityEntry) -> Order:
         """This order with ``entries`` appended to its activity timeline (never rewritten)."""
-        appended = attrs.evolve(self, activity=(*self.activity, *entries))
+        appended = _changed(self, activity=(*self.activity, *entries))
         _derive_submitted(self.activity, appended.activity, entries)
         return appended
 
@@ -185,7 +185,29 @@ class Order:
         """This order in ``status`` (S2 checked; staying put is allowed)."""
         if status != self.status:
             check_order_transition(self.status, status)
-        return attrs.evolve(self, status=status)
+        return _changed(self, status=status)
+
+
+def _changed(
+    order: Order,
+    *,
+    status: OrderStatus | None = None,
+    refunds: tuple[Refund, ...] | None = None,
+    activity: tuple[ActivityEntry, ...] | None = None,
+) -> Order:
+    """``attrs.evolve(order, ...)`` for the fields ``Order``'s own methods change, without its
+    introspection on every call (issue 10: several per use case)."""
+    return type(order)(
+        order.id,
+        order.site_id,
+        order.total,
+        order.status if status is None else status,
+        order.payment,
+        order.refunds if refunds is None else refunds,
+        order.buyer_access,
+        order.activity if activity is None else activity,
+        order.version,
+    )
 
 
 # Where each refund sits in an order's ``refunds``, per refunds tuple (issue 10: lookups and
@@ -195,7 +217,7 @@ class Order:
 # sharing that tuple (``attrs.evolve`` of its activity, status, payment or version) shares the
 # index. Ids are unique in an order (``with_refund`` replaces by id); should an order hold a
 # repeated id, the first refund wins, as the scans this replaces did. A pure memo, bounded
-# (cleared when full): nothing observable but speed.
+# (the oldest entry goes when full): nothing observable but speed.
 #
 # Beside the positions it keeps what is derived from the same tuple: the sum of the refunds
 # that reserve part of the balance (B1, ``_balance.reserved_amount``), and the last gateway
@@ -310,7 +332,8 @@ def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund
 
 def _remember(index: _Index) -> _Index:
     if len(_INDEXES) >= _MAX_INDEXES:
-        _INDEXES.clear()  # bounded memory; an index is rebuilt on its next use
+        # Bounded memory: the oldest goes (rebuilt on its next use, should it have one).
+        del _INDEXES[next(iter(_INDEXES))]
     _INDEXES[id(index.refunds)] = index
     return index
 
@@ -338,5 +361,5 @@ def _derive_submitted(
 
 def _remember_submitted(activity: tuple[ActivityEntry, ...], ids: frozenset[RefundId]) -> None:
     if len(_SUBMITTED) >= _MAX_INDEXES:
-        _SUBMITTED.clear()
+        del _SUBMITTED[next(iter(_SUBMITTED))]
     _SUBMITTED[id(activity)] = (activity, ids)

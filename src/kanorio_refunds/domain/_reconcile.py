@@ -355,7 +355,7 @@ def _import_external(
 
 def refresh_payment(order: Order, record: PaymentRecord, *, at: datetime) -> Order:
     """B4: the order with the gateway's live payment record; a dispute change is recorded."""
-    if order.payment == record:
+    if order.payment is record or order.payment == record:
         return order
     updated = attrs.evolve(order, payment=record)
     was_disputed = order.payment.disputed if order.payment else False
