@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck contracts pytest test-postgres bench mutation clean
+.PHONY: demo serve test lint typecheck contracts pytest test-postgres bench mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,13 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python -m kanorio_refunds demo
+
+# The reference backend (examples/backend): Kanorio's refund pages on SQLite and the Stripe
+# simulator over loopback, through the real StripeGateway; the database starts over each time
+# (the simulator keeps its state in memory only). Ctrl-C stops it.
+PORT ?= 8000
+serve: $(STAMP)
+	$(BIN)/python examples/backend/serve.py --port $(PORT) --database var/shop.sqlite --reset
 
 test: lint typecheck contracts pytest
 

@@ -31,17 +31,25 @@ answers; a bad request is a 400 with Stripe's error shape):
 ``GET  /_sim/stats``                  API requests served, and how many were rate limited
 ====================================  ==========================================================
 
-``serve(host, port)`` runs one until interrupted (``kanorio-refunds fake-stripe serve``). Only
-loopback addresses are ever bound or called: anything else is a ``ValueError``.
+``serve(host, port)`` runs one until interrupted (``kanorio-refunds fake-stripe serve``).
+
+``WebhookForwarder`` is ``stripe listen --forward-to`` for the simulator: it reads the events
+of a ``LoopbackStripe`` (``GET /_sim/events?after=N``) and POSTs each one, signed as Stripe signs
+webhooks, to a webhook endpoint on loopback, in order.
+
+Only loopback addresses are ever bound or called: anything else is a ``ValueError``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import sys
 import threading
+import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -49,7 +57,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from kanorio_refunds.testing.fake_stripe import API_VERSION, FakeStripe, Fault
+import attrs
+
+from kanorio_refunds.testing.fake_stripe import API_VERSION, FakeStripe, Fault, sign_webhook
 
 if TYPE_CHECKING:
     from kanorio_refunds.adapters.stripe import StripeGateway
@@ -60,7 +70,10 @@ __all__ = [
     "LoopbackClock",
     "LoopbackStripe",
     "ShiftableClock",
+    "WebhookDelivery",
+    "WebhookForwarder",
     "loopback_gateway",
+    "require_loopback_endpoint",
     "require_loopback_host",
     "require_loopback_url",
     "serve",
@@ -94,6 +107,15 @@ def require_loopback_host(host: str) -> str:
     if address.version != 4 or not address.is_loopback:
         raise ValueError(f"loopback only: {host!r} is not an IPv4 loopback address (127.x.x.x)")
     return str(address)
+
+
+def require_loopback_endpoint(url: str) -> str:
+    """``url`` with its path (``http://127.0.0.1:8000/stripe/webhook``), if its scheme, host and
+    port are those ``require_loopback_url`` accepts; anything else is a ``ValueError``."""
+    base = require_loopback_url(url)
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{base}{parts.path or '/'}{query}"
 
 
 def require_loopback_url(url: str) -> str:
@@ -542,3 +564,171 @@ def serve(
         server.serve_forever()
     finally:
         server._server.server_close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhook forwarding (``stripe listen --forward-to``)
+# ---------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WebhookDelivery:
+    """One attempt to deliver an event: the endpoint's HTTP ``status`` (None: no answer, with
+    ``error`` saying why) and whether the event is now behind the forwarder (``done``: answered
+    2xx, or 4xx, which a redelivery would not change)."""
+
+    event_id: str
+    type: str
+    status: int | None
+    done: bool
+    error: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the endpoint answered 2xx."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+class WebhookForwarder:
+    """Forward a ``LoopbackStripe``'s events to a webhook endpoint, signed, in order, as
+    ``stripe listen --forward-to`` does for Stripe's.
+
+    ``stripe_url`` is the simulator's base address (``LoopbackStripe.url``); ``forward_to`` the
+    endpoint (``http://127.0.0.1:8000/stripe/webhook``); ``secret`` its signing secret
+    (``whsec_…``, what the endpoint's ``StripeWebhookVerifier`` holds). Each event is signed
+    with ``sign_webhook`` at ``clock()`` (default: the system time; give the simulator's clock
+    when it can be advanced) and POSTed as Stripe delivers it.
+
+    An event answered 2xx is delivered; one answered 4xx is refused for good (a bad signature
+    or body does not get better) and skipped; no answer or a 5xx leaves it, and those after it,
+    for the next pass, as Stripe redelivers. ``after`` skips the first events (default 0: all).
+
+    ``forward_pending()`` makes one pass now; ``start()`` passes every ``interval`` seconds
+    in a background thread until ``stop()`` (or use it as a context manager). ``deliveries``
+    keeps the latest attempts; ``on_delivery(delivery)`` is called after each one.
+    """
+
+    def __init__(
+        self,
+        stripe_url: str,
+        forward_to: str,
+        secret: str,
+        *,
+        interval: float = 0.2,
+        after: int = 0,
+        clock: Callable[[], datetime] | None = None,
+        timeout: float = 30.0,
+        on_delivery: Callable[[WebhookDelivery], None] | None = None,
+        keep: int = 1000,
+    ) -> None:
+        if not isinstance(secret, str) or not secret.startswith("whsec_"):
+            raise ValueError("secret must be the endpoint's webhook signing secret (whsec_…)")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError("after must be a number of events (an int >= 0)")
+        if not interval > 0 or not timeout > 0:
+            raise ValueError("interval and timeout must be positive numbers of seconds")
+        self._events_url = require_loopback_url(stripe_url) + _SIM + "events"
+        self._forward_to = require_loopback_endpoint(forward_to)
+        self._secret = secret
+        self._interval = float(interval)
+        self._timeout = float(timeout)
+        self._clock = clock
+        self._on_delivery = on_delivery
+        self._after = after
+        self._deliveries: deque[WebhookDelivery] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        # Never through a proxy from the environment: loopback traffic only.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def __repr__(self) -> str:  # the secret stays out of reprs and logs
+        return f"WebhookForwarder(forward_to={self._forward_to!r}, delivered={self.delivered})"
+
+    @property
+    def forward_to(self) -> str:
+        """The endpoint events are POSTed to."""
+        return self._forward_to
+
+    @property
+    def delivered(self) -> int:
+        """How many of the simulator's events are behind the forwarder (delivered, refused or
+        skipped with ``after``)."""
+        with self._lock:
+            return self._after
+
+    @property
+    def deliveries(self) -> tuple[WebhookDelivery, ...]:
+        """The latest delivery attempts, oldest first."""
+        with self._lock:
+            return tuple(self._deliveries)
+
+    def forward_pending(self) -> list[WebhookDelivery]:
+        """One pass: POST every event not yet behind the forwarder, oldest first, stopping at
+        the first that gets no answer or a 5xx (it is tried again on the next pass). Returns
+        this pass's attempts. Raises ``OSError`` when the simulator cannot be read."""
+        with self._lock:
+            attempts: list[WebhookDelivery] = []
+            for event in self._fetch(self._after):
+                delivery = self._post(event)
+                attempts.append(delivery)
+                self._deliveries.append(delivery)
+                if self._on_delivery is not None:
+                    self._on_delivery(delivery)
+                if not delivery.done:
+                    break
+                self._after += 1
+            return attempts
+
+    def start(self) -> WebhookForwarder:
+        """Forward in a background thread, a pass every ``interval`` seconds."""
+        if self._thread is not None:
+            raise RuntimeError("this forwarder was started already")
+        self._thread = threading.Thread(target=self._run, name="webhook-forwarder", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop forwarding (the pass under way finishes first)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._timeout + 10)
+
+    def __enter__(self) -> WebhookForwarder:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            # The simulator gone or busy: try again on the next pass.
+            with contextlib.suppress(OSError):
+                self.forward_pending()
+            self._stopping.wait(self._interval)
+
+    def _fetch(self, after: int) -> list[JsonDict]:
+        with self._opener.open(f"{self._events_url}?after={after}", timeout=self._timeout) as r:
+            answer = json.load(r)
+        events = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(events, list):
+            raise OSError("the simulator's /_sim/events answer has no data list")
+        return [e for e in events if isinstance(e, dict)]
+
+    def _post(self, event: JsonDict) -> WebhookDelivery:
+        event_id, event_type = str(event.get("id", "")), str(event.get("type", ""))
+        signed = sign_webhook(
+            event, self._secret, timestamp=self._clock() if self._clock is not None else None
+        )
+        request = urllib.request.Request(
+            self._forward_to, data=signed.payload, headers=signed.headers, method="POST"
+        )
+        try:
+            with self._opener.open(request, timeout=self._timeout) as answer:
+                status = int(answer.status)
+        except urllib.error.HTTPError as e:
+            status = int(e.code)
+            e.close()
+        except (OSError, ValueError) as e:  # refused, reset, timed out: no answer
+            return WebhookDelivery(event_id, event_type, None, False, f"no answer: {e}")
+        return WebhookDelivery(event_id, event_type, status, status < 500)

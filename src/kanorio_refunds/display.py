@@ -1,0 +1,120 @@
+"""Money shown to people, per locale: ``format_money(Money.parse("1234.50", "USD"), "en_US")``
+is ``$1,234.50``, JPY 4,820 in ``ja_JP`` is ``￥4,820`` and KWD 5.120 in ``de_DE`` is
+``5,120 KWD``.
+
+The locale gives the symbol, the separators and where the symbol goes (Babel's CLDR data,
+``pip install 'kanorio-refunds[display]'``); the currency gives the number of decimals: always
+its ISO 4217 minor units, as ``Money`` holds them. CLDR's own digit counts differ for some
+currencies (it shows IQD and MGA without decimals, ISO gives them 3 and 2), and a page must
+never show an amount other than the one refunded, so this module never uses them and never
+goes through a float: the exact ``Decimal`` is laid out digit for digit.
+
+Babel is imported when a money is first formatted, never by ``import kanorio_refunds`` or by
+importing this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import functools
+import unicodedata
+from typing import TYPE_CHECKING, Final
+
+from kanorio_refunds.domain import Money
+from kanorio_refunds.errors import RefundError
+
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.numbers import NumberPattern
+
+__all__ = ["DEFAULT_LOCALE", "UnknownLocale", "format_money", "locale_name"]
+
+#: The locale used when none is given.
+DEFAULT_LOCALE: Final = "en_US"
+
+# CLDR's currency spacing (UTS #35, "Currencies"): a symbol whose character next to the number
+# is neither a symbol nor a space ("KWD", "CHF") is kept apart from the digits by a no-break
+# space, which Babel's patterns do not do by themselves ("KWD5.120").
+_CURRENCY_SIGN: Final = "¤"
+_NO_BREAK_SPACE: Final = "\u00a0"
+# Enough for any amount Money holds (at most 64 digits): Babel rounds with the current decimal
+# context, whose default precision (28 digits) would refuse a longer amount.
+_PRECISION: Final = 100
+
+
+class UnknownLocale(RefundError):
+    """``format_money`` was given a locale Babel's CLDR data does not have (``"xx_YY"``), or
+    not a locale name at all. Give one such as ``"en_US"``, ``"de_DE"`` or ``"ja"``."""
+
+    code = "unknown_locale"
+
+
+def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:
+    """``money`` as people of ``locale`` write it (``"en_US"``, ``"de-DE"``, ``"ja"``): the
+    locale's currency symbol, separators and pattern, and exactly the currency's ISO 4217
+    minor units (JPY none, USD two, KWD three). Raises ``UnknownLocale``; ``TypeError`` when
+    ``money`` is not a ``Money``."""
+    if not isinstance(money, Money):
+        raise TypeError(f"format_money takes a Money, got {type(money).__name__}")
+    parsed = _locale(locale)
+    pattern = _pattern(parsed, money.currency.code, money.currency.exponent)
+    with decimal.localcontext() as context:
+        context.prec = _PRECISION
+        text: str = pattern.apply(
+            money.amount, parsed, currency=money.currency.code, currency_digits=False
+        )
+    return text
+
+
+def locale_name(locale: str) -> str:
+    """The canonical name of ``locale`` (``"de-de"`` → ``"de_DE"``); ``UnknownLocale``
+    otherwise. A host checks a locale from a request or a setting with it once."""
+    return str(_locale(locale))
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    from babel import Locale, UnknownLocaleError
+
+    if not isinstance(name, str) or not name.strip() or len(name) > 40:
+        raise UnknownLocale(f"a locale is a name such as 'en_US', got {name!r:.50}")
+    try:
+        return Locale.parse(name.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise UnknownLocale(
+            f"{name!r:.50} is not a locale Babel knows; give one such as 'en_US', 'de_DE' or 'ja'"
+        ) from None
+
+
+@functools.lru_cache(maxsize=512)
+def _pattern(locale: Locale, code: str, exponent: int) -> NumberPattern:
+    from babel.numbers import get_currency_symbol, parse_pattern
+
+    standard = locale.currency_formats["standard"]
+    pattern = copy.copy(parse_pattern(standard))
+    pattern.frac_prec = (exponent, exponent)
+    symbol = get_currency_symbol(code, locale)
+    positive, negative = pattern.prefix
+    pattern.prefix = (
+        _spaced(positive, symbol[-1:], before=True),
+        _spaced(negative, symbol[-1:], before=True),
+    )
+    positive, negative = pattern.suffix
+    pattern.suffix = (
+        _spaced(positive, symbol[:1], before=False),
+        _spaced(negative, symbol[:1], before=False),
+    )
+    return pattern
+
+
+def _spaced(affix: str, symbol_edge: str, *, before: bool) -> str:
+    """``affix`` with a no-break space between the currency sign and the number when the
+    symbol's character next to the number is neither a symbol nor a space (CLDR)."""
+    if not symbol_edge or unicodedata.category(symbol_edge)[0] in "SZ":
+        return affix
+    if before and affix.endswith(_CURRENCY_SIGN):
+        return affix + _NO_BREAK_SPACE
+    if not before and affix.startswith(_CURRENCY_SIGN):
+        return _NO_BREAK_SPACE + affix
+    return affix
