@@ -18,7 +18,7 @@ from kanorio_refunds.domain._ids import GatewayRefundId, OrderId, QuoteId, Refun
 from kanorio_refunds.domain._money import Currency, Money, total
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
-from kanorio_refunds.domain._reconcile import reconcile
+from kanorio_refunds.domain._reconcile import match_refund, reconcile
 from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
 from kanorio_refunds.errors import CurrencyMismatch, UnknownCurrency
 
@@ -204,3 +204,22 @@ def test_money_arithmetic_and_currencies_unchanged() -> None:
             Currency.of("uſd")
     assert Currency.of("jpy") == Currency.of("JPY")
     assert Currency.of("jpy").exponent == 0
+
+
+def test_gateway_ids_found_after_a_refund_of_ours_gets_its_id() -> None:
+    """L1, B4: a refund of ours that gets its gateway id is found by it at once (the first one
+    when two refunds carry it, as a scan finds it); one that changes its quote is found too."""
+    ours = attrs.evolve(refund(1, 100, RefundStatus.SUBMITTING), gateway_refund_id=None)
+    later = refund(5, 100)
+    o = order(ours, refund(2, 100), later)
+    assert match_refund(o, gateway(later)) == later
+    sent = attrs.evolve(ours, gateway_refund_id=GatewayRefundId("re_5"))
+    o = o.with_refund(sent)
+    assert match_refund(o, gateway(later)) == sent
+    fresh = attrs.evolve(o, refunds=tuple(list(o.refunds)))
+    assert match_refund(fresh, gateway(later)) == sent
+    requoted = attrs.evolve(sent, quote_id=QuoteId("q_new"), gateway_refund_id=None)
+    o = o.with_refund(requoted)
+    assert match_refund(o, gateway(later)) == later
+    assert o.refund_for_quote(QuoteId("q_new")) == requoted
+    assert o.refund_for_quote(QuoteId("q_1")) is None

@@ -230,14 +230,14 @@ class _Index:
         self,
         refunds: tuple[Refund, ...],
         by_id: dict[RefundId, int],
-        by_gateway: dict[str, int] | None,
-        by_quote: dict[QuoteId, tuple[int, ...]] | None = None,
+        by_gateway: dict[str, int],
+        by_quote: dict[QuoteId, tuple[int, ...]],
         reserved: Money | None = None,
     ) -> None:
         self.refunds = refunds  # held, so its id is not reused while the entry lives
         self.by_id = by_id
-        self.by_gateway = by_gateway  # built on first use
-        self.by_quote = by_quote  # built on first use
+        self.by_gateway = by_gateway
+        self.by_quote = by_quote
         self.reserved = reserved  # computed on first use
         #: A gateway read (its refunds, immutable) that agreed with every refund here.
         self.confirmed_by: tuple[GatewayRefund, ...] | None = None
@@ -253,10 +253,23 @@ def refunds_index(refunds: tuple[Refund, ...]) -> _Index:
     index = _INDEXES.get(id(refunds))
     if index is not None and index.refunds is refunds:
         return index
+    return _remember(_Index(refunds, *_scan(refunds)))
+
+
+def _scan(
+    refunds: tuple[Refund, ...],
+) -> tuple[dict[RefundId, int], dict[str, int], dict[QuoteId, tuple[int, ...]]]:
+    """The positions of the refunds by our id, by gateway id and by quote id, in one pass."""
     by_id: dict[RefundId, int] = {}
+    by_gateway: dict[str, int] = {}
+    by_quote: dict[QuoteId, tuple[int, ...]] = {}
     for i, refund in enumerate(refunds):
         by_id.setdefault(refund.id, i)
-    return _remember(_Index(refunds, by_id, None))
+        if refund.gateway_refund_id is not None:
+            by_gateway.setdefault(refund.gateway_refund_id, i)
+        if refund.quote_id is not None:
+            by_quote[refund.quote_id] = (*by_quote.get(refund.quote_id, ()), i)
+    return by_id, by_gateway, by_quote
 
 
 def _positions(order: Order) -> dict[RefundId, int]:
@@ -267,55 +280,43 @@ def _positions(order: Order) -> dict[RefundId, int]:
 def gateway_positions(order: Order) -> dict[str, int]:
     """The position of every refund of ``order`` that has a gateway id, by that id (the first
     one for a repeated id). Never mutated once made."""
-    index = refunds_index(order.refunds)
-    if index.by_gateway is None:
-        by_gateway: dict[str, int] = {}
-        for i, refund in enumerate(order.refunds):
-            if refund.gateway_refund_id is not None:
-                by_gateway.setdefault(refund.gateway_refund_id, i)
-        index.by_gateway = by_gateway
-    return index.by_gateway
+    return refunds_index(order.refunds).by_gateway
 
 
 def _quote_positions(order: Order) -> dict[QuoteId, tuple[int, ...]]:
     """The positions of the refunds made from each quote, in order. Never mutated once made."""
-    index = refunds_index(order.refunds)
-    if index.by_quote is None:
-        by_quote: dict[QuoteId, tuple[int, ...]] = {}
-        for i, refund in enumerate(order.refunds):
-            if refund.quote_id is not None:
-                by_quote[refund.quote_id] = (*by_quote.get(refund.quote_id, ()), i)
-        index.by_quote = by_quote
-    return index.by_quote
+    return refunds_index(order.refunds).by_quote
 
 
 def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Refund) -> None:
     """Give ``after`` (``before`` with ``new`` added, or replacing ``replaced``) its index
-    without a scan of its refunds."""
+    without a scan of its refunds (but for a refund that changes its gateway or quote id to
+    another one, which the domain never does)."""
     old = refunds_index(before.refunds)
     reserved = _reserved_after(old.reserved, replaced, new)
+    gateway_id, quote_id = new.gateway_refund_id, new.quote_id
     if replaced is None:
         at = len(before.refunds)
         by_id = {**old.by_id, new.id: at}
         by_gateway = old.by_gateway
-        if by_gateway is not None and new.gateway_refund_id is not None:
-            by_gateway = {new.gateway_refund_id: at, **by_gateway}
+        if gateway_id is not None and gateway_id not in by_gateway:
+            by_gateway = {**by_gateway, gateway_id: at}
         by_quote = old.by_quote
-        if by_quote is not None and new.quote_id is not None:
-            by_quote = {**by_quote, new.quote_id: (*by_quote.get(new.quote_id, ()), at)}
+        if quote_id is not None:
+            by_quote = {**by_quote, quote_id: (*by_quote.get(quote_id, ()), at)}
         _remember(_Index(after.refunds, by_id, by_gateway, by_quote, reserved))
-    else:
-        same_gateway = replaced.gateway_refund_id == new.gateway_refund_id
-        same_quote = replaced.quote_id == new.quote_id
-        _remember(
-            _Index(
-                after.refunds,
-                old.by_id,
-                old.by_gateway if same_gateway else None,
-                old.by_quote if same_quote else None,
-                reserved,
-            )
-        )
+        return
+    at = old.by_id[new.id]
+    by_gateway, by_quote = old.by_gateway, old.by_quote
+    if replaced.gateway_refund_id != gateway_id or replaced.quote_id != quote_id:
+        if replaced.gateway_refund_id is None and replaced.quote_id == quote_id:
+            # A refund of ours getting its gateway id: the usual change.
+            assert gateway_id is not None
+            if by_gateway.get(gateway_id, at + 1) > at:
+                by_gateway = {**by_gateway, gateway_id: at}
+        else:
+            _, by_gateway, by_quote = _scan(after.refunds)
+    _remember(_Index(after.refunds, old.by_id, by_gateway, by_quote, reserved))
 
 
 def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund) -> Money | None:
@@ -349,7 +350,9 @@ def _derive_submitted(
     entries: tuple[ActivityEntry, ...],
 ) -> None:
     known = _SUBMITTED.get(id(before))
-    if known is None or known[0] is not before:
+    if not before:
+        known = (before, frozenset())  # a timeline's start: nothing submitted
+    elif known is None or known[0] is not before:
         return  # computed on first use
     added = {
         e.refund_id
