@@ -38,6 +38,8 @@ from kanorio_refunds.testing.fake_stripe._model import (
 
 T = TypeVar("T")
 
+_NONE: tuple[None, None] = (None, None)
+
 
 class FakeStripeGateway:
     """``ports.PaymentGateway`` over ``FakeStripe``: the same Stripe objects and errors the real
@@ -66,6 +68,11 @@ class FakeStripeGateway:
         self.stripe = stripe if stripe is not None else FakeStripe()
         self._refund_application_fee = refund_application_fee
         self._reverse_transfer = reverse_transfer
+        # The refunds read (issue 10, ``_kept_refunds``): each parsed refund with the revision
+        # it was read at, and per charge the last tuple handed out with the charge's revision
+        # and the ids it lists.
+        self._parsed: dict[str, tuple[int, GatewayRefund]] = {}
+        self._reads: dict[str, tuple[int, tuple[str, ...], tuple[GatewayRefund, ...]]] = {}
 
     @property
     def refund_application_fee(self) -> bool:
@@ -112,11 +119,58 @@ class FakeStripeGateway:
             disputes = self._every_page(self.stripe.list_disputes, charge=disputed_charge)
         record = parse_payment(charge, payment_intent_id, disputes)
         of_charge, refunds, has_more = charge_refunds(charge)
+        if type(self.stripe) is FakeStripe:
+            # The model itself (not a stand-in wrapping it): the same requests, without copying
+            # and parsing the refunds that did not change since the last read.
+            return LivePayment(
+                record=record, refunds=self._kept_refunds(of_charge, refunds, has_more)
+            )
         if has_more:
             refunds = refunds + self._every_page(
                 self.stripe.list_refunds, charge=of_charge, after=refunds[-1]["id"]
             )
         return LivePayment(record=record, refunds=refunds_oldest_first(refunds))
+
+    def _kept_refunds(
+        self, charge_id: ChargeId, first_page: list[Any], has_more: bool
+    ) -> tuple[GatewayRefund, ...]:
+        """Every refund of the charge, oldest first, as ``refunds_oldest_first`` reads them from
+        the pages, with the pages of older refunds listed (logged, faultable) as the Stripe
+        adapter lists them, 100 at a time.
+
+        Issue 10: a refund is parsed once per revision of it (``FakeStripe.refund_revisions``)
+        and kept: immutable, so the same object is handed out again while it is unchanged, and
+        while no refund of the charge changed (``refunds_revision``) the same tuple, which
+        ``reconcile`` then recognises as a read it already confirmed. A refund created or
+        changed at Stripe, a late failure included, has a new revision and is read again.
+        """
+        stripe = self.stripe
+        assert isinstance(stripe, FakeStripe)
+        ids = [r["id"] for r in first_page]
+        cursor = ids[-1] if has_more and ids else None
+        while cursor is not None:
+            page_ids, more = _call(
+                functools.partial(
+                    stripe.list_refund_ids, charge=charge_id, limit=100, starting_after=cursor
+                )
+            )
+            ids.extend(page_ids)
+            cursor = page_ids[-1] if more and page_ids else None
+        revision = stripe.refunds_revision(charge_id)
+        listed = tuple(ids)
+        kept = self._reads.get(charge_id)
+        if kept is not None and kept[0] == revision and kept[1] == listed:
+            return kept[2]
+        parsed = self._parsed
+        revisions = stripe.refund_revisions(listed)
+        stale = [
+            i for i, rev in zip(listed, revisions, strict=True) if parsed.get(i, _NONE)[0] != rev
+        ]
+        for rev, obj in stripe.rendered_refunds(stale):
+            parsed[obj["id"]] = (rev, parse_refund(obj))
+        refunds = tuple(sorted((parsed[i][1] for i in listed), key=lambda r: (r.created_at, r.id)))
+        self._reads[charge_id] = (revision, listed, refunds)
+        return refunds
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds with the request's idempotency key."""

@@ -42,7 +42,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -157,6 +157,9 @@ _EMBEDDED_REVERSALS: Final = 10
 _DEFAULT_EPOCH: Final = 1_700_000_000
 
 
+_Answer = TypeVar("_Answer")
+
+
 def _default_clock() -> Callable[[], int]:
     return itertools.count(_DEFAULT_EPOCH).__next__
 
@@ -174,6 +177,8 @@ class _ChargeState:
     dispute_ids: list[str] = attrs.Factory(list)
     # The transfer of a destination charge.
     transfer_id: str | None = None
+    # Changes whenever one of the charge's refunds is created or changes (``refunds_revision``).
+    refunds_revision: int = 0
 
     @property
     def dispute_id(self) -> str | None:
@@ -227,6 +232,10 @@ class FakeStripe:
         self._idempotency = IdempotencyKeys()
         self._requests: list[RequestRecord] = []
         self._local = threading.local()
+        # Revisions of refunds (``refund_revisions``): a number from this counter each time a
+        # refund is created or changes, so a reader can tell "unchanged" without a copy.
+        self._revisions = itertools.count(1)
+        self._refund_revisions: dict[str, int] = {}
 
     # ---------------------------------------------------------------- configuration
 
@@ -605,6 +614,7 @@ class FakeStripe:
                 charge = self._objects[refund["charge"]]
                 charge["amount_refunded"] -= refund["amount"]
                 charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+            self._revised(refund)
             previous = {"status": old}
             self._emit("refund.updated", refund, now, previous=previous)
             self._emit("charge.refund.updated", refund, now, previous=previous)
@@ -785,7 +795,70 @@ class FakeStripe:
             ].transfer_id
             return None if transfer_id is None else fresh(self._objects[transfer_id])
 
+    # ---------------------------------------------------------------- for FakeStripeGateway
+
+    # ``FakeStripeGateway`` reads every refund of a payment on each live read, as the Stripe
+    # adapter does. These let it keep the refunds it read (parsed, immutable) and skip copying
+    # and parsing the ones that did not change since (issue 10), while making exactly the
+    # requests the Stripe adapter makes: each is logged and faultable like the call it stands
+    # for.
+
+    def refunds_revision(self, charge_id: str) -> int:
+        """A number that changes whenever a refund of the charge is created or changes (0 for
+        a charge without refunds, or no such charge). Not an API call: nothing is logged."""
+        with self._lock:
+            state = self._charge_state.get(charge_id)
+            return 0 if state is None else state.refunds_revision
+
+    def list_refund_ids(
+        self,
+        *,
+        charge: str,
+        limit: int = 10,
+        starting_after: str | None = None,
+    ) -> tuple[list[str], bool]:
+        """``GET /v1/refunds?charge=…&limit=…&starting_after=…`` (logged, faultable and failing
+        exactly as ``list_refunds`` with these parameters), answering only the page's ids
+        (newest first) and ``has_more``: what a caller that already holds the refunds needs."""
+        params: JsonDict = {"charge": charge, "limit": limit}
+        if starting_after is not None:
+            params["starting_after"] = starting_after
+
+        def run(call: Call) -> tuple[list[str], bool]:
+            checked = params_of.list_params(limit, starting_after, None, ())
+            self._get("charge", charge, "charge")
+            listed = self._kinds["refund"]
+            after = None
+            if checked.starting_after is not None:
+                after = listed.seq[
+                    self._get("refund", checked.starting_after, "starting_after")["id"]
+                ]
+            ids = self._charge_state[charge].refund_ids
+            return page(ids, listed.seq, checked.limit, after=after)
+
+        return self._call("list_refunds", params, None, None, run)
+
+    def refund_revisions(self, refund_ids: Sequence[str]) -> list[int]:
+        """The revision of each refund (see ``refunds_revision``; 0 for an unknown id). Not
+        an API call: nothing is logged."""
+        with self._lock:
+            revisions = self._refund_revisions
+            return [revisions.get(i, 0) for i in refund_ids]
+
+    def rendered_refunds(self, refund_ids: Sequence[str]) -> list[tuple[int, JsonDict]]:
+        """Each refund's revision and a copy of it as ``list_refunds`` shows it (unexpanded),
+        read together. Not an API call: for refunds a logged call just listed."""
+        with self._lock:
+            revisions = self._refund_revisions
+            return [(revisions.get(i, 0), fresh(self._objects[i])) for i in refund_ids]
+
     # ================================================================ internals (lock held)
+
+    def _revised(self, refund: JsonDict) -> None:
+        """Record that ``refund`` was created or changed (its revision and its charge's)."""
+        revision = next(self._revisions)
+        self._refund_revisions[refund["id"]] = revision
+        self._charge_state[refund["charge"]].refunds_revision = revision
 
     def _new_id(self, prefix: str) -> str:
         counter = self._counters.setdefault(prefix, itertools.count(1))
@@ -797,8 +870,8 @@ class FakeStripe:
         params: JsonDict,
         idempotency_key: str | None,
         stripe_account: str | None,
-        run: Callable[[Call], JsonDict],
-    ) -> JsonDict:
+        run: Callable[[Call], _Answer],
+    ) -> _Answer:
         """Run one API operation: consume an injected fault, run it, log it, translate faults."""
         with self._lock:
             call = Call(self._new_id("req"), self._clock(), idempotency_key, stripe_account)
@@ -1000,6 +1073,7 @@ class FakeStripe:
         reversed_transfer = None
         if parsed.reverse_transfer:
             reversed_transfer = self._reverse_transfer(charge, refund, call.now)
+        self._revised(refund)
         self._emit("refund.created", refund, call.now, call=call)
         self._emit("charge.refunded", charge, call.now, previous=previous, call=call)
         if reversed_transfer is not None:
