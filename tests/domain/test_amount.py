@@ -69,6 +69,15 @@ def test_amount_must_be_money_or_full(bad: object) -> None:
         resolve_amount(bad, BALANCE)  # type: ignore[arg-type]
 
 
+def test_an_amount_of_another_type_is_named() -> None:
+    """A1, M1: the refusal names the type that was given and says how to get Money."""
+    with pytest.raises(InvalidAmount) as info:
+        resolve_amount("12.50", BALANCE)  # type: ignore[arg-type]
+    assert info.value.message == (
+        "the refund amount must be Money or FULL, got str; parse user input with Money.parse"
+    )
+
+
 def test_full_amount_is_exactly_the_refundable_balance() -> None:
     """A5: "Refund Full Amount" means exactly the current refundable balance."""
     assert resolve_amount(FULL, BALANCE) == BALANCE

@@ -169,3 +169,16 @@ def test_every_iso_currency_has_a_stripe_step() -> None:
         assert to_stripe_amount(Money(step, cur)) >= 1
         if exponent <= stripe_decimals(code) and code not in DESIGN_THREE_DECIMAL:
             assert step == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "units"),
+    [("5.00", "MGA", 5), ("99999999.00", "MGA", 99_999_999), ("12.340", "IQD", 1234)],
+)
+def test_units_coarser_than_ours_are_whole_integers(text: str, code: str, units: int) -> None:
+    """M1, M3: where Stripe's unit is coarser than ours (MGA: whole ariary; IQD: hundredths of
+    an ISO three-decimal currency) the amount sent is an int, never a float such as 5.0 that a
+    form-encoded request would send as "5.0"."""
+    sent = to_stripe_amount(money(text, code))
+    assert type(sent) is int
+    assert sent == units

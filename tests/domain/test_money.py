@@ -131,12 +131,17 @@ def test_parse_accepts_decimal(value: Decimal, currency: str, minor: int) -> Non
         ("1_000", "USD", "not a plain decimal number"),
         ("$12", "USD", "not a plain decimal number"),
         ("12.50 USD", "USD", "not a plain decimal number"),
+        ("12.50 EUR", "EUR", "not a plain decimal number"),
+        ("twelve", "USD", "not a plain decimal number"),
+        ("1e", "USD", "not a plain decimal number"),
+        ("e5", "USD", "not a plain decimal number"),
         ("0x10", "USD", "not a plain decimal number"),
         ("1.2.3", "USD", "not a plain decimal number"),
         (".", "USD", "not a plain decimal number"),
         ("NaN", "USD", "not a number"),
         ("nan", "USD", "not a number"),
         ("sNaN", "USD", "not a number"),
+        ("qNaN", "USD", "not a number"),
         ("Infinity", "USD", "infinite"),
         ("inf", "USD", "infinite"),
         ("-Infinity", "USD", "negative"),
@@ -493,3 +498,51 @@ def test_refusals_name_what_was_given() -> None:
         Money.parse(Decimal("NaN"), "USD")
     with pytest.raises(InvalidAmount, match=r"^'1\.005' has more decimal places than USD allows"):
         Money.parse(Decimal("1.005"), "USD")
+
+
+def test_refusals_of_empty_or_untyped_input_are_pinned() -> None:
+    """M2: what a refund form shows for an empty amount, a quiet NaN, or a value of another
+    type, word for word."""
+    with pytest.raises(InvalidAmount) as info:
+        Money.parse("  ", "USD")
+    assert info.value.message == "the amount is empty; enter a number such as '12.50'"
+    with pytest.raises(InvalidAmount) as info:
+        Money.parse("qNaN", "USD")
+    assert info.value.message == "'qNaN' is not a number; enter a number such as '12.50'"
+    with pytest.raises(InvalidAmount) as info:
+        Money.parse(["12.50"], "USD")  # type: ignore[arg-type]
+    assert info.value.message == "cannot parse an amount from list; give text such as '12.50'"
+    with pytest.raises(UnknownCurrency) as currency_info:
+        Currency.of(840)  # type: ignore[arg-type]
+    assert currency_info.value.message == (
+        "a currency must be given as an ISO 4217 code string such as 'USD', got int"
+    )
+
+
+@pytest.mark.parametrize(
+    ("operation", "op"),
+    [
+        (lambda a, b: a + b, "add"),
+        (lambda a, b: a - b, "subtract"),
+        (lambda a, b: a < b, "compare"),
+        (lambda a, b: a <= b, "compare"),
+        (lambda a, b: a > b, "compare"),
+        (lambda a, b: a >= b, "compare"),
+        (lambda a, b: a.min(b), "compare"),
+        (lambda a, b: a.max(b), "compare"),
+        (lambda a, b: total([a, b], a.currency), "add"),
+    ],
+    ids=["add", "sub", "lt", "le", "gt", "ge", "min", "max", "total"],
+)
+def test_refused_arithmetic_names_the_operation(operation: object, op: str) -> None:
+    """M1, M4: mixing currencies, or Money with a number, is refused naming the operation and
+    both sides."""
+    assert callable(operation)
+    with pytest.raises(CurrencyMismatch) as mismatch:
+        operation(usd(100), Money.from_minor(100, "EUR"))
+    assert mismatch.value.message == (
+        f"cannot {op} USD and EUR; amounts must be in the same currency"
+    )
+    with pytest.raises(InvalidAmount) as untyped:
+        operation(usd(100), 100)
+    assert untyped.value.message == f"cannot {op} Money and int; both sides must be Money"

@@ -98,6 +98,15 @@ def test_other_requires_notes_that_are_not_blank(blank: str) -> None:
     assert info.value.code == "notes_required"
 
 
+def test_the_notes_required_refusal_is_one_sentence_for_the_form() -> None:
+    """N2: the refusal a refund form shows beside the notes field, word for word."""
+    with pytest.raises(NotesRequired) as info:
+        validate_reason_and_notes(RefundReason.OTHER, " ")
+    assert info.value.message == (
+        "the reason Other needs notes explaining the refund; add notes or choose another reason"
+    )
+
+
 def test_other_with_notes_is_accepted() -> None:
     """N2: OTHER with real notes is accepted; the notes come back trimmed."""
     assert validate_reason_and_notes(RefundReason.OTHER, "  Goodwill gesture \n") == (

@@ -14,6 +14,7 @@ from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._feed import check_feed_request
 from kanorio_refunds.domain._ids import ChargeId, OrderId, PaymentIntentId, SiteId
 from kanorio_refunds.domain._intake import (
+    follow_payment,
     registered_order,
     require_payment_reference,
     require_same_registration,
@@ -324,3 +325,28 @@ def test_another_charge_of_an_order_paid_by_a_payment_intent_conflicts() -> None
         require_same_registration(
             order, order.id, order.site_id, None, ChargeId("ch_b"), _live(order)
         )
+
+
+def test_a_payment_outcome_moves_the_order_with_a_status_entry_stamped_then() -> None:
+    """I2, S2: a pending order whose payment succeeded is PAID, with one "status changed" entry
+    stamped at the time given; a failed payment retried (live PENDING) changes nothing."""
+    record = payment_record(
+        "0", charge_id="ch_9", payment_intent_id="pi_9", stripe_fee="0", platform_fee="0"
+    )
+    live = LivePayment(record=record, state=PaymentState.PENDING, amount=usd("42.00"))
+    pending = registered_order(OrderId("o-9"), SiteId("shop-1"), live, at=T0)
+    later = T0 + timedelta(minutes=5)
+
+    paid = follow_payment(pending, PaymentState.PAID, at=later)
+
+    assert paid.status is OrderStatus.PAID
+    assert paid.activity[len(pending.activity) :] == (
+        ActivityEntry(
+            at=later,
+            kind=ActivityKind.STATUS_CHANGED,
+            message="Order status changed from Pending to Paid",
+        ),
+    )
+    failed = follow_payment(pending, PaymentState.FAILED, at=later)
+    assert failed.status is OrderStatus.PAYMENT_FAILED
+    assert follow_payment(failed, PaymentState.PENDING, at=later + timedelta(minutes=1)) == failed

@@ -339,3 +339,25 @@ def test_buyer_access_changes_are_stamped_now() -> None:
             actor_id=OWNER.id,
         ),
     )
+
+
+def test_a_refund_requested_without_a_reason_says_just_the_amount() -> None:
+    """L1, F3: the "refund requested" entry of a refund with no reason names the actor and the
+    amount and nothing after it; a reason, when given, follows in parentheses."""
+    order = paid_order()
+    plain = quote_refund(order, OWNER, usd("10.00"), None, "", NET, at=T0)
+    duplicate = quote_refund(order, OWNER, usd("10.00"), RefundReason.DUPLICATE, "", NET, at=T0)
+
+    messages = [
+        next(
+            e.message
+            for e in process_quote(order, quote, OWNER, NET, at=NOW).activity
+            if e.kind is ActivityKind.REFUND_REQUESTED
+        )
+        for quote in (plain, duplicate)
+    ]
+
+    assert messages == [
+        "olivia requested a refund of 10.00 USD",
+        "olivia requested a refund of 10.00 USD (Duplicate)",
+    ]

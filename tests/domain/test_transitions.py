@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import re
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -137,6 +138,17 @@ def test_staying_put_is_not_a_transition_but_is_harmless() -> None:
     r = refund(paid_order(), "10.00", R.SUCCEEDED)
     assert r.moved_to(R.SUCCEEDED, as_of=T0).status is R.SUCCEEDED
     assert r.moved_to(R.SUCCEEDED, as_of=T0).status_as_of == T0
+
+
+def test_a_move_without_a_report_time_keeps_the_last_one() -> None:
+    """S3, L5: a move given no report time keeps the time of the last report applied (what
+    orders later reports), rather than forgetting it."""
+    reported = T0 + timedelta(minutes=2)
+    r = refund(paid_order(), "10.00", R.PENDING, status_as_of=reported)
+    moved = r.moved_to(R.SUCCEEDED, as_of=None)
+    assert (moved.status, moved.status_as_of) == (R.SUCCEEDED, reported)
+    later = T0 + timedelta(minutes=3)
+    assert r.moved_to(R.SUCCEEDED, as_of=later).status_as_of == later
 
 
 @pytest.mark.parametrize("final", [R.FAILED, R.CANCELED])
