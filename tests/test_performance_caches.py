@@ -223,3 +223,23 @@ def test_gateway_ids_found_after_a_refund_of_ours_gets_its_id() -> None:
     assert match_refund(o, gateway(later)) == later
     assert o.refund_for_quote(QuoteId("q_new")) == requoted
     assert o.refund_for_quote(QuoteId("q_1")) is None
+
+
+def test_submitting_refunds_follow_every_change() -> None:
+    """L1, L2: the refunds still SUBMITTING, in order, through additions and answers, as a scan
+    finds them."""
+
+    def scanned(o: Order) -> tuple[Refund, ...]:
+        return tuple(r for r in list(o.refunds) if r.status is RefundStatus.SUBMITTING)
+
+    o = order(refund(1, 100))
+    assert o.submitting_refunds() == ()
+    for n in (2, 3, 4):
+        o = o.with_refund(attrs.evolve(refund(n, 100, RefundStatus.SUBMITTING)))
+        assert o.submitting_refunds() == scanned(o)
+    o = o.with_refund(o.refund(RefundId("rf_3")).moved_to(RefundStatus.SUCCEEDED, as_of=AT))
+    assert [r.id for r in o.submitting_refunds()] == ["rf_2", "rf_4"]
+    back = attrs.evolve(o.refund(RefundId("rf_1")), status=RefundStatus.SUBMITTING)
+    o = o.with_refund(back)
+    assert [r.id for r in o.submitting_refunds()] == ["rf_1", "rf_2", "rf_4"]
+    assert o.submitting_refunds() == scanned(attrs.evolve(o, refunds=tuple(list(o.refunds))))

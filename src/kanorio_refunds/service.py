@@ -210,9 +210,7 @@ class RefundService(OrderLifeUseCases):
         ``GatewayMisconfigured``, ``GatewayProtocolError``, ``ConcurrencyConflict``."""
         order = self._live(order_id)
         unknown: GatewayUnavailable | None = None
-        for refund in order.refunds:
-            if refund.status is not RefundStatus.SUBMITTING:
-                continue
+        for refund in order.submitting_refunds():
             try:
                 self._submit(order_id, refund.id)
             except GatewayRejected:

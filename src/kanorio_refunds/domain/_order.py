@@ -11,7 +11,7 @@ import attrs
 from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId, SiteId
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
-from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.domain._refund import Refund, RefundStatus
 from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 
 
@@ -147,6 +147,12 @@ class Order:
         made = [self.refunds[i] for i in _quote_positions(self).get(quote_id, ())]
         return next((r for r in made if r.gateway_refund_id is not None), made[0] if made else None)
 
+    def submitting_refunds(self) -> tuple[Refund, ...]:
+        """The refunds still SUBMITTING (written ahead, no answer of the gateway yet: L1, L2),
+        in the order's order."""
+        refunds = self.refunds
+        return tuple(refunds[i] for i in refunds_index(refunds).submitting)
+
     def with_refund(self, refund: Refund) -> Order:
         """This order with ``refund`` added, or replacing the refund with the same id."""
         position = _positions(self).get(refund.id)
@@ -224,7 +230,15 @@ def _changed(
 # read that confirmed every refund as it is (``_reconcile.reconcile``). Each is derived for
 # the next tuple from the change ``with_refund`` makes, never by a scan, or forgotten.
 class _Index:
-    __slots__ = ("by_gateway", "by_id", "by_quote", "confirmed_by", "refunds", "reserved")
+    __slots__ = (
+        "by_gateway",
+        "by_id",
+        "by_quote",
+        "confirmed_by",
+        "refunds",
+        "reserved",
+        "submitting",
+    )
 
     def __init__(
         self,
@@ -232,12 +246,14 @@ class _Index:
         by_id: dict[RefundId, int],
         by_gateway: dict[str, int],
         by_quote: dict[QuoteId, tuple[int, ...]],
+        submitting: tuple[int, ...],
         reserved: Money | None = None,
     ) -> None:
         self.refunds = refunds  # held, so its id is not reused while the entry lives
         self.by_id = by_id
         self.by_gateway = by_gateway
         self.by_quote = by_quote
+        self.submitting = submitting  # positions of the SUBMITTING refunds, ascending
         self.reserved = reserved  # computed on first use
         #: A gateway read (its refunds, immutable) that agreed with every refund here.
         self.confirmed_by: tuple[GatewayRefund, ...] | None = None
@@ -258,18 +274,22 @@ def refunds_index(refunds: tuple[Refund, ...]) -> _Index:
 
 def _scan(
     refunds: tuple[Refund, ...],
-) -> tuple[dict[RefundId, int], dict[str, int], dict[QuoteId, tuple[int, ...]]]:
-    """The positions of the refunds by our id, by gateway id and by quote id, in one pass."""
+) -> tuple[dict[RefundId, int], dict[str, int], dict[QuoteId, tuple[int, ...]], tuple[int, ...]]:
+    """The positions of the refunds by our id, by gateway id and by quote id, and of those
+    SUBMITTING, in one pass."""
     by_id: dict[RefundId, int] = {}
     by_gateway: dict[str, int] = {}
     by_quote: dict[QuoteId, tuple[int, ...]] = {}
+    submitting: list[int] = []
     for i, refund in enumerate(refunds):
         by_id.setdefault(refund.id, i)
         if refund.gateway_refund_id is not None:
             by_gateway.setdefault(refund.gateway_refund_id, i)
         if refund.quote_id is not None:
             by_quote[refund.quote_id] = (*by_quote.get(refund.quote_id, ()), i)
-    return by_id, by_gateway, by_quote
+        if refund.status is RefundStatus.SUBMITTING:
+            submitting.append(i)
+    return by_id, by_gateway, by_quote, tuple(submitting)
 
 
 def _positions(order: Order) -> dict[RefundId, int]:
@@ -304,10 +324,13 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
         by_quote = old.by_quote
         if quote_id is not None:
             by_quote = {**by_quote, quote_id: (*by_quote.get(quote_id, ()), at)}
-        _remember(_Index(after.refunds, by_id, by_gateway, by_quote, reserved))
+        submitting = old.submitting
+        if new.status is RefundStatus.SUBMITTING:
+            submitting = (*submitting, at)
+        _remember(_Index(after.refunds, by_id, by_gateway, by_quote, submitting, reserved))
         return
     at = old.by_id[new.id]
-    by_gateway, by_quote = old.by_gateway, old.by_quote
+    by_gateway, by_quote, submitting = old.by_gateway, old.by_quote, old.submitting
     if replaced.gateway_refund_id != gateway_id or replaced.quote_id != quote_id:
         if replaced.gateway_refund_id is None and replaced.quote_id == quote_id:
             # A refund of ours getting its gateway id: the usual change.
@@ -315,8 +338,13 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
             if by_gateway.get(gateway_id, at + 1) > at:
                 by_gateway = {**by_gateway, gateway_id: at}
         else:
-            _, by_gateway, by_quote = _scan(after.refunds)
-    _remember(_Index(after.refunds, old.by_id, by_gateway, by_quote, reserved))
+            _, by_gateway, by_quote, _ = _scan(after.refunds)
+    was, now = replaced.status is RefundStatus.SUBMITTING, new.status is RefundStatus.SUBMITTING
+    if was and not now:
+        submitting = tuple(i for i in submitting if i != at)
+    elif now and not was:
+        submitting = tuple(sorted((*submitting, at)))
+    _remember(_Index(after.refunds, old.by_id, by_gateway, by_quote, submitting, reserved))
 
 
 def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund) -> Money | None:
