@@ -455,3 +455,66 @@ def test_a_first_record_that_is_disputed_is_recorded() -> None:
     assert refresh_payment(bare, record, at=T0).activity == ()
     disputed = refresh_payment(bare, attrs.evolve(record, disputed=True), at=T0)
     assert [a.message for a in disputed.activity] == ["Payment disputed at Stripe"]
+
+
+# -- L5, B2, F3: the walk through a missed status -------------------------------------------------
+
+
+def test_a_walk_through_a_missed_status_carries_the_gateways_amount_and_count() -> None:
+    """L5, B2, B4, F3: a report of our own data (no event) that S3 reaches only through a
+    missed status (SUCCEEDED → REQUIRES_ACTION → PENDING) walks the refund through it with the
+    gateway's amount: each step's entry names that amount and is stamped when we learned it,
+    and amount_refunded follows the corrected amount."""
+    order, local = with_local(R.SUCCEEDED, gateway_refund_id="re_1")
+    order = evolve_payment(order, amount_refunded=usd("10.00"))
+    report = gateway_refund(order, "12.00", R.PENDING, gateway_id="re_1", local=local)
+
+    result, outcome = observe_refund(order, report, observed_at=T0, recorded_at=LATER)
+
+    assert outcome is Observation.APPLIED
+    (walked,) = result.refunds
+    assert (walked.status, walked.amount) == (R.PENDING, usd("12.00"))
+    assert refunded_amount(result) == usd("12.00")
+    assert result.activity[len(order.activity) :] == (
+        ActivityEntry(
+            at=LATER,
+            kind=ActivityKind.REFUND_REQUIRES_ACTION,
+            message="Refund of 12.00 USD requires action at Stripe",
+            refund_id=RefundId("rf_local"),
+        ),
+        ActivityEntry(
+            at=LATER,
+            kind=ActivityKind.REFUND_PENDING,
+            message="Refund of 12.00 USD is pending at Stripe",
+            refund_id=RefundId("rf_local"),
+        ),
+    )
+
+
+def test_a_read_that_agrees_fills_in_a_missing_gateway_id() -> None:
+    """B4, F3: a refund of ours recorded without its Stripe id (matched by our metadata) that
+    a live read shows as it is gets the id filled in, and nothing else changes."""
+    order = paid_order()
+    local = attrs.evolve(
+        refund(order, "10.00", R.PENDING, refund_id="rf_local"), gateway_refund_id=None
+    )
+    order = with_refunds(order, [local])
+    report = gateway_refund(order, "10.00", R.PENDING, gateway_id="re_1", local=local)
+
+    result, outcome = observe_refund(order, report, observed_at=T0, track_refunded=False)
+
+    assert outcome is Observation.CONFIRMED
+    assert result.refunds == (attrs.evolve(local, gateway_refund_id=GatewayRefundId("re_1")),)
+    assert result.activity == order.activity
+
+
+def test_amount_refunded_follows_a_one_cent_refund() -> None:
+    """B2: the smallest refund moves Stripe's count too: one cent seen succeeded adds 0.01."""
+    order = paid_order()
+    local = refund(order, "0.01", R.SUBMITTING, refund_id="rf_cent")
+    order = with_refunds(order, [local])
+    report = gateway_refund(order, "0.01", R.SUCCEEDED, gateway_id="re_1", local=local)
+
+    result, _ = observe_refund(order, report, observed_at=T0)
+
+    assert refunded_amount(result) == usd("0.01")
