@@ -31,30 +31,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from kanorio_backend import Backend, create_app
-from kanorio_backend.seed import seed
-from werkzeug.serving import make_server
+from kanorio_refunds.testing.stripe_server import require_loopback_host
 
-from kanorio_refunds import RefundService
-from kanorio_refunds.adapters.sql import (
-    SqlOrderRepository,
-    SqlProcessedEvents,
-    create_schema,
-    sqlite_engine,
-)
-from kanorio_refunds.adapters.stripe import StripeWebhookVerifier
-from kanorio_refunds.signed_quotes import QuoteSigner
-from kanorio_refunds.testing.fake_stripe import FakeStripe
-from kanorio_refunds.testing.stripe_server import (
-    LoopbackStripe,
-    ShiftableClock,
-    WebhookDelivery,
-    WebhookForwarder,
-    loopback_gateway,
-    require_loopback_host,
-)
+if TYPE_CHECKING:
+    from kanorio_refunds.testing.stripe_server import WebhookDelivery
 
 DEFAULT_PORT: Final = 8000
 WEBHOOK_PATH: Final = "/stripe/webhook"
@@ -104,6 +86,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"serve.py: {problem}", file=sys.stderr)
         return 2
 
+    return _serve(host, args.port, args.stripe_port, args.database)
+
+
+def _serve(host: str, port: int, stripe_port: int, database: Path) -> int:
+    # Imported once the arguments are checked, so that a refusal is immediate.
+    from kanorio_backend import Backend, create_app
+    from kanorio_backend.seed import seed
+    from werkzeug.serving import make_server
+
+    from kanorio_refunds import RefundService
+    from kanorio_refunds.adapters.sql import (
+        SqlOrderRepository,
+        SqlProcessedEvents,
+        create_schema,
+        sqlite_engine,
+    )
+    from kanorio_refunds.adapters.stripe import StripeWebhookVerifier
+    from kanorio_refunds.signed_quotes import QuoteSigner
+    from kanorio_refunds.testing.fake_stripe import FakeStripe
+    from kanorio_refunds.testing.stripe_server import (
+        LoopbackStripe,
+        ShiftableClock,
+        WebhookForwarder,
+        loopback_gateway,
+    )
+
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -116,9 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     clock = ShiftableClock()
     model = FakeStripe(clock=clock.unix_seconds)
     stripe = LoopbackStripe(
-        model, clock=clock.now, advance_clock=clock.advance, host=host, port=args.stripe_port
+        model, clock=clock.now, advance_clock=clock.advance, host=host, port=stripe_port
     ).start()
-    engine = sqlite_engine(args.database)
+    engine = sqlite_engine(database)
     try:
         create_schema(engine)
         orders = SqlOrderRepository(engine, clock=clock)
@@ -137,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signer=QuoteSigner(secrets.token_bytes(32), clock=clock),
             )
         )
-        server = make_server(host, args.port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True)
         serving = threading.Thread(target=server.serve_forever, name="backend", daemon=True)
         serving.start()
         backend_url = f"http://{host}:{server.server_port}"
@@ -161,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report_refusal(delivery: WebhookDelivery) -> None:
+    """Say on stderr when the app did not accept a forwarded event (never the secret)."""
     if not delivery.accepted:
         answer = delivery.status if delivery.status is not None else delivery.error
         print(f"webhook {delivery.type} {delivery.event_id}: {answer}", file=sys.stderr, flush=True)
