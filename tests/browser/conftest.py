@@ -53,8 +53,9 @@ _BACKEND: Final = pytest.StashKey[Backend]()
 pytest_runtest_makereport = sql_conftest.pytest_runtest_makereport
 
 
+# pytest registers only functions named pytest_*; specname says which hook this one is.
 @pytest.hookimpl(wrapper=True, specname="pytest_runtest_makereport")
-def keep_report_and_show_server_stderr(
+def pytest_runtest_makereport_keep_for_fixtures(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Remember each phase's report (the fixtures' teardown asks whether the test failed); a

@@ -53,7 +53,8 @@ def sign_out(page: Page) -> None:
 
 def open_transactions(page: Page, shots: Screenshots | None = None) -> None:
     """Step 1: "E-commerce → Transactions"."""
-    page.get_by_role("link", name="E-commerce", exact=True).click()
+    # The main menu's link (pages' breadcrumbs link to E-commerce too, later in the page).
+    page.get_by_role("link", name="E-commerce", exact=True).first.click()
     if shots is not None:
         shots.take(page, "e-commerce")
     page.get_by_role("link", name="Transactions", exact=True).click()
