@@ -45,10 +45,19 @@ class Screenshots:
         return path
 
     def failure(self, page: Page, console: list[str]) -> None:
-        """The page as it was when the test failed: picture, HTML and browser console."""
-        page.screenshot(path=self.folder / "failure.png", full_page=True)
-        (self.folder / "failure.html").write_text(page.content(), encoding="utf-8")
-        (self.folder / "console.txt").write_text("".join(f"{m}\n" for m in console), "utf-8")
+        """The page as it was when the test failed: picture, HTML and browser console. What
+        cannot be had (a page stuck in a navigation) is noted in console.txt instead: the
+        test's own failure is the one to report."""
+        notes = list(console)
+        try:
+            page.screenshot(path=self.folder / "failure.png", full_page=True, timeout=5_000)
+        except Exception as e:  # Playwright's Error or TimeoutError
+            notes.append(f"(no failure.png: {e})")
+        try:
+            (self.folder / "failure.html").write_text(page.content(), encoding="utf-8")
+        except Exception as e:
+            notes.append(f"(no failure.html: {e})")
+        (self.folder / "console.txt").write_text("".join(f"{m}\n" for m in notes), "utf-8")
 
     def server_stderr(self, text: str) -> None:
         """The server's stderr, kept beside the pictures of a failed test."""
