@@ -159,3 +159,10 @@ def test_pages_carry_security_headers_and_a_safe_session_cookie(shop: Shop) -> N
     cookie = page.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_a_cursor_not_handed_out_is_refused_in_words(shop: Shop) -> None:
+    """O2: the list's pages are the library's cursors; anything else is refused."""
+    page = shop.browser("olivia").get("/ecommerce/transactions?after=kc1.forged")
+    assert page.status_code == 400
+    assert 'data-code="invalid_cursor"' in page.text
