@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 def test_nine_steps_partial_refund_then_refund_full_amount(
     page: Page, backend: Backend, screenshots: Screenshots
 ) -> None:
-    """F1, F2, F3, S1, A5: owner refunds $20.00 of #1001 (Partially Refunded, $100.00 left),
-    then "Refund Full Amount" refunds the $100.00 (Refunded, no "Initiate Refund" and why)."""
+    """F1, F2, F3, S1, A5, F4: owner refunds $20.00 of #1001 (Partially Refunded, $100.00
+    left), then "Refund Full Amount" refunds the $100.00 (Refunded, no "Initiate Refund" and
+    why); buyer access stays until revoked, and is restored."""
     shots = screenshots
     sign_in(page, backend, OWNER, shots)
     open_transactions(page, shots)  # step 1
@@ -46,7 +47,10 @@ def test_nine_steps_partial_refund_then_refund_full_amount(
     expect(page.get_by_test_id("refund-record")).to_have_count(0)
     pi = payment_reference(page)
 
-    # Steps 4 to 8: amount, reason, notes, "Confirm Refund".
+    # Steps 4 to 8: "Initiate Refund" in the amount breakdown; amount, reason, notes, "Confirm
+    # Refund".
+    breakdown = page.get_by_test_id("amount-breakdown")
+    expect(breakdown.get_by_role("link", name="Initiate Refund")).to_be_visible()
     fill_refund_form(
         page,
         amount="20.00",
@@ -108,6 +112,15 @@ def test_nine_steps_partial_refund_then_refund_full_amount(
     expect(page.get_by_test_id("recent-activity")).to_contain_text(
         "Order status changed from Partially Refunded to Refunded."
     )
+
+    # Refunds leave buyer access alone; revoking it is its own step, and so is restoring it.
+    access = page.get_by_test_id("buyer-access-state")
+    expect(access).to_have_text("The buyer can access the content. Refunds do not change this.")
+    page.get_by_role("button", name="Revoke Buyer Access").click()
+    expect(access).to_have_text("Access revoked: the buyer can no longer access the content.")
+    shots.take(page, "order-access-revoked")
+    page.get_by_role("button", name="Restore Buyer Access").click()
+    expect(access).to_have_text("The buyer can access the content. Refunds do not change this.")
 
 
 def test_transactions_show_money_per_locale(
