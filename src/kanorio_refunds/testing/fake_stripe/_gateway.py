@@ -138,24 +138,21 @@ class FakeStripeGateway:
         the pages, with the pages of older refunds listed (logged, faultable) as the Stripe
         adapter lists them, 100 at a time.
 
-        Issue 10: a refund is parsed once per revision of it (``FakeStripe.refund_revisions``)
-        and kept: immutable, so the same object is handed out again while it is unchanged, and
-        while no refund of the charge changed (``refunds_revision``) the same tuple, which
+        Issue 10: the older pages are read as ids (``FakeStripe.older_refund_ids``: the same
+        logged, faultable requests), and a refund is parsed once per revision of it
+        (``FakeStripe.refund_revisions``) and kept: immutable, so the same object is handed out
+        again while it is unchanged, and while no refund of the charge changed
+        (``refunds_revision``) the same tuple, which
         ``reconcile`` then recognises as a read it already confirmed. A refund created or
         changed at Stripe, a late failure included, has a new revision and is read again.
         """
         stripe = self.stripe
         assert isinstance(stripe, FakeStripe)
         ids = [r["id"] for r in first_page]
-        cursor = ids[-1] if has_more and ids else None
-        while cursor is not None:
-            page_ids, more = _call(
-                functools.partial(
-                    stripe.list_refund_ids, charge=charge_id, limit=100, starting_after=cursor
-                )
+        if has_more and ids:
+            ids += _call(
+                functools.partial(stripe.older_refund_ids, charge=charge_id, starting_after=ids[-1])
             )
-            ids.extend(page_ids)
-            cursor = page_ids[-1] if more and page_ids else None
         revision = stripe.refunds_revision(charge_id)
         listed = tuple(ids)
         kept = self._reads.get(charge_id)

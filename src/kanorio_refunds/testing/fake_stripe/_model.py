@@ -38,6 +38,7 @@ built as fresh dicts (``_render.fresh``) rather than with ``copy.deepcopy``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -810,33 +811,44 @@ class FakeStripe:
             state = self._charge_state.get(charge_id)
             return 0 if state is None else state.refunds_revision
 
-    def list_refund_ids(
-        self,
-        *,
-        charge: str,
-        limit: int = 10,
-        starting_after: str | None = None,
-    ) -> tuple[list[str], bool]:
-        """``GET /v1/refunds?charge=…&limit=…&starting_after=…`` (logged, faultable and failing
-        exactly as ``list_refunds`` with these parameters), answering only the page's ids
-        (newest first) and ``has_more``: what a caller that already holds the refunds needs."""
-        params: JsonDict = {"charge": charge, "limit": limit}
-        if starting_after is not None:
-            params["starting_after"] = starting_after
+    def older_refund_ids(self, *, charge: str, starting_after: str) -> list[str]:
+        """The ids of the charge's refunds older than ``starting_after``, newest first, read as
+        the Stripe adapter reads them: ``GET /v1/refunds?charge=…&limit=100&starting_after=…``
+        page after page (each the cursor of the one before) until ``has_more`` is false.
 
-        def run(call: Call) -> tuple[list[str], bool]:
-            checked = params_of.list_params(limit, starting_after, None, ())
-            self._get("charge", charge, "charge")
-            listed = self._kinds["refund"]
-            after = None
-            if checked.starting_after is not None:
-                after = listed.seq[
-                    self._get("refund", checked.starting_after, "starting_after")["id"]
-                ]
-            ids = self._charge_state[charge].refund_ids
-            return page(ids, listed.seq, checked.limit, after=after)
+        Every page is a request of its own, logged and faultable and failing exactly as that
+        ``list_refunds`` call (a fault on one page leaves the pages before it made); the
+        answer is only the ids, which a caller that already holds the refunds needs. Reading
+        the model's indexes directly, a page costs its log entry, not a copy of 100 refunds.
+        """
+        ids: list[str] = []
+        cursor: str | None = starting_after
+        while cursor is not None:
+            params: JsonDict = {
+                "charge": charge,
+                "limit": params_of.LIST_MAX_LIMIT,
+                "starting_after": cursor,
+            }
+            page_ids, more = self._call(
+                "list_refunds",
+                params,
+                None,
+                None,
+                functools.partial(self._older_ids, charge, cursor),
+            )
+            ids.extend(page_ids)
+            cursor = page_ids[-1] if more and page_ids else None
+        return ids
 
-        return self._call("list_refunds", params, None, None, run)
+    def _older_ids(self, charge: str, cursor: str, _call: Call) -> tuple[list[str], bool]:
+        """One page of ``older_refund_ids`` (lock held): the checks ``list_refunds`` makes for
+        these parameters, then the page from the charge's index."""
+        self._get("charge", charge, "charge")
+        listed = self._kinds["refund"]
+        after = listed.seq[self._get("refund", cursor, "starting_after")["id"]]
+        return page(
+            self._charge_state[charge].refund_ids, listed.seq, params_of.LIST_MAX_LIMIT, after=after
+        )
 
     def refund_revisions(self, refund_ids: Sequence[str]) -> list[int]:
         """The revision of each refund (see ``refunds_revision``; 0 for an unknown id). Not
