@@ -1,0 +1,140 @@
+"""Issue 10: ``FakeStripeGateway`` keeps the refunds it read and reads the older pages as ids;
+what it answers and which requests it makes are those of a plain read of every page.
+
+A stand-in wrapping the model (``Proxy``) makes the gateway take its plain path (every page
+rendered and parsed), so the two paths are compared on the same model.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+
+from kanorio_refunds import Money, OrderId, RefundService, RefundStatus
+from kanorio_refunds.adapters.clock import ManualClock
+from kanorio_refunds.adapters.memory import InMemoryOrderRepository
+from kanorio_refunds.domain import Order
+from kanorio_refunds.errors import GatewayUnavailable
+from kanorio_refunds.testing.fake_stripe import (
+    FakeStripe,
+    FakeStripeGateway,
+    Fault,
+    stripe_paid_order,
+)
+
+ORDER = OrderId("o-1")
+
+
+class Proxy:
+    """The model behind a stand-in: every attribute is the model's."""
+
+    def __init__(self, stripe: FakeStripe) -> None:
+        self._stripe = stripe
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stripe, name)
+
+
+class World:
+    def __init__(self, refunds: int) -> None:
+        self.clock = ManualClock(tick=timedelta(seconds=1))
+        self.stripe = FakeStripe(clock=self.clock.unix_seconds)
+        self.gateway = FakeStripeGateway(self.stripe)
+        self.orders = InMemoryOrderRepository()
+        self.service = RefundService(orders=self.orders, gateway=self.gateway, clock=self.clock)
+        order = self.orders.add(
+            stripe_paid_order(
+                self.stripe,
+                order_id=ORDER,
+                site_id="shop",
+                total=Money.parse("1000.00", "USD"),
+                stripe_fee=Money.parse("1.00", "USD"),
+            )
+        )
+        assert order.payment is not None
+        self.intent = order.payment.payment_intent_id
+        self.charge = order.payment.charge_id
+        for i in range(refunds):
+            self.stripe.create_refund(
+                {"payment_intent": self.intent, "amount": 100 + i}, idempotency_key=f"k{i}"
+            )
+
+    def order(self) -> Order:
+        return self.orders.get(ORDER)
+
+
+def list_calls(stripe: FakeStripe, since: int) -> list[dict[str, Any]]:
+    return [r.params for r in stripe.requests[since:] if r.operation == "list_refunds"]
+
+
+def test_reads_of_a_paged_payment_equal_a_plain_read_and_make_its_requests() -> None:
+    """B4, issue 10 goal 1: 250 refunds are one retrieve and three pages of 100, each after
+    the last id of the page before; the refunds, oldest first, are those a plain read gives."""
+    world = World(250)
+    plain = FakeStripeGateway(cast(FakeStripe, Proxy(world.stripe)))
+    before = len(world.stripe.requests)
+    kept = world.gateway.fetch_payment(world.intent, None)
+    ours = world.stripe.requests[before:]
+    assert [r.operation for r in ours] == ["retrieve_payment_intent"] + ["list_refunds"] * 3
+    pages = list_calls(world.stripe, before)
+    assert [p["limit"] for p in pages] == [100, 100, 100]
+    assert all(p["charge"] == world.charge for p in pages)
+    middle = len(world.stripe.requests)
+    read = plain.fetch_payment(world.intent, None)
+    assert [r.params for r in world.stripe.requests[middle:]] == [r.params for r in ours]
+    assert kept == read
+    assert [r.amount.minor for r in kept.refunds] == [100 + i for i in range(250)]
+
+
+def test_unchanged_refunds_are_the_same_objects_and_a_change_is_read() -> None:
+    """B4, S3: a second read with nothing changed hands back the very same refunds; a late
+    failure of the oldest refund (beyond the first page) is read, the others stay shared."""
+    world = World(150)
+    first = world.gateway.fetch_payment(world.intent, None).refunds
+    assert world.gateway.fetch_payment(world.intent, None).refunds is first
+    oldest = first[0]
+    world.stripe.set_refund_status(oldest.id, "failed")
+    again = world.gateway.fetch_payment(world.intent, None).refunds
+    assert again is not first
+    assert again[0].status is RefundStatus.FAILED
+    assert again[0].failure_reason == "unknown"
+    assert all(a is b for a, b in zip(again[1:], first[1:], strict=True))
+    created = world.stripe.create_refund({"payment_intent": world.intent, "amount": 7})
+    latest = world.gateway.fetch_payment(world.intent, None).refunds
+    assert [r.id for r in latest] == [r.id for r in again] + [created["id"]]
+
+
+def test_sync_sees_a_late_failure_of_any_older_refund() -> None:
+    """B4, L2, S3: sync of an order with 250 refunds at Stripe, then one of its oldest fails at
+    Stripe (succeeded -> failed): the next sync records the failure and releases its amount."""
+    world = World(250)
+    synced = world.service.sync(ORDER)
+    assert len(synced.refunds) == 250
+    assert world.service.sync(ORDER) == synced  # nothing changed: nothing saved
+    target = synced.refunds[3]
+    assert target.gateway_refund_id is not None
+    world.stripe.set_refund_status(target.gateway_refund_id, "failed")
+    after = world.service.sync(ORDER)
+    assert after.refund(target.id).status is RefundStatus.FAILED
+    assert after.payment is not None
+    assert synced.payment is not None
+    released = synced.payment.amount_refunded.minor - after.payment.amount_refunded.minor
+    assert released == 103
+
+
+def test_a_fault_on_a_page_still_fails_the_read() -> None:
+    """L2: a server error on a page of the older refunds fails the live read, as a plain read
+    fails (the retrieve was made, the page answered 500); the read after the faults succeeds."""
+    world = World(250)
+    world.gateway.fetch_payment(world.intent, None)
+    world.stripe.inject_fault(Fault.SERVER_ERROR, operation="list_refunds")
+    world.stripe.inject_fault(Fault.SERVER_ERROR, operation="list_refunds")
+    before = len(world.stripe.requests)
+    with pytest.raises(GatewayUnavailable):
+        world.gateway.fetch_payment(world.intent, None)
+    assert [r.http_status for r in world.stripe.requests[before:]] == [200, 500]
+    with pytest.raises(GatewayUnavailable):
+        world.gateway.fetch_payment(world.intent, None)
+    assert len(world.gateway.fetch_payment(world.intent, None).refunds) == 250
