@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kanorio_refunds import Money
-from kanorio_refunds.display import UnknownLocale, format_money, locale_name
+from kanorio_refunds.display import UnknownLocale, format_money, locale_name, localize_amounts
 from kanorio_refunds.domain._money import ISO_EXPONENTS
 
 #: Locales with "." (en_US, ja_JP, de_CH's "'" grouping) and "," (de_DE, fr_FR) decimals.
@@ -66,6 +66,50 @@ def test_the_amount_shown_is_exactly_the_amount(code: str, minor: int, locale: s
     number = "".join(c for c in runs[0] if c.isdigit() or c == mark).replace(mark, ".")
     assert number == money.amount_text()
     assert Decimal(number) == money.amount
+
+
+@given(
+    code=st.sampled_from(sorted(ISO_EXPONENTS)),
+    minor=st.integers(min_value=0, max_value=10**20),
+    locale=st.sampled_from(sorted(_DECIMAL_MARK)),
+)
+def test_amounts_in_the_librarys_sentences_are_shown_as_format_money_shows_them(
+    code: str, minor: int, locale: str
+) -> None:
+    """The library writes amounts in its sentences as Money's text; each is replaced by
+    exactly what format_money shows, and nothing else in the sentence changes."""
+    money = Money.from_minor(minor, code)
+    sentence = f"Refund of {money} succeeded (re_1, order 1042)."
+    expected = f"Refund of {format_money(money, locale)} succeeded (re_1, order 1042)."
+    assert localize_amounts(sentence, locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "shown"),
+    [
+        ("Refund of 20.00 USD succeeded.", "de_DE", "Refund of 20,00\u00a0$ succeeded."),
+        (
+            "Order registered for Stripe payment pi_fake1 of 1234.50 USD, status Paid.",
+            "en_US",
+            "Order registered for Stripe payment pi_fake1 of $1,234.50, status Paid.",
+        ),
+        ("4820 JPY then 5.120 KWD", "en_US", "¥4,820 then KWD\u00a05.120"),
+        # Not Money's text of an amount: left as written.
+        (
+            "12.5 USD, 1,000.00 USD, 20.00 usd, 20.00 XYZ, 20.00 USDT",
+            "en_US",
+            "12.5 USD, 1,000.00 USD, 20.00 usd, 20.00 XYZ, 20.00 USDT",
+        ),
+        ("no amount here", "en_US", "no amount here"),
+    ],
+)
+def test_localize_amounts_examples(text: str, locale: str, shown: str) -> None:
+    assert localize_amounts(text, locale) == shown
+
+
+def test_localize_amounts_refuses_an_unknown_locale() -> None:
+    with pytest.raises(UnknownLocale):
+        localize_amounts("20.00 USD", "xx_YY")
 
 
 def test_locales_are_read_leniently_and_refused_with_a_code() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import decimal
 import functools
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Final
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from babel import Locale
     from babel.numbers import NumberPattern
 
-__all__ = ["DEFAULT_LOCALE", "UnknownLocale", "format_money", "locale_name"]
+__all__ = ["DEFAULT_LOCALE", "UnknownLocale", "format_money", "locale_name", "localize_amounts"]
 
 #: The locale used when none is given.
 DEFAULT_LOCALE: Final = "en_US"
@@ -38,6 +39,9 @@ DEFAULT_LOCALE: Final = "en_US"
 # space, which Babel's patterns do not do by themselves ("KWD5.120").
 _CURRENCY_SIGN: Final = "¤"
 _NO_BREAK_SPACE: Final = "\u00a0"
+# The library's sentences (activity entries, error messages, eligibility reasons) write amounts
+# as Money's text: ASCII digits, an optional point and decimals, a space, the ISO code.
+_AMOUNT_IN_TEXT: Final = re.compile(r"(?<![\w.,])([0-9]+(?:\.[0-9]+)?) ([A-Z]{3})\b")
 # Enough for any amount Money holds (at most 64 digits): Babel rounds with the current decimal
 # context, whose default precision (28 digits) would refuse a longer amount.
 _PRECISION: Final = 100
@@ -65,6 +69,26 @@ def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:
             money.amount, parsed, currency=money.currency.code, currency_digits=False
         )
     return text
+
+
+def localize_amounts(text: str, locale: str = DEFAULT_LOCALE) -> str:
+    """``text`` (a sentence of this library: an activity entry, an error message, an
+    eligibility reason) with every amount in it as ``format_money`` shows it in ``locale``:
+    "Refund of 20.00 USD succeeded" → "Refund of $20.00 succeeded". What is not an exact
+    amount of a known currency in ``Money``'s text ("12.5 usd", "1,000.00 USD") stays as it
+    is. Raises ``UnknownLocale``."""
+    parsed = str(_locale(locale))
+
+    def shown(match: re.Match[str]) -> str:
+        try:
+            money = Money.parse(match.group(1), match.group(2))
+        except RefundError:
+            return match.group(0)
+        if str(money) != match.group(0):  # "12.5 USD" is not how Money writes 12.50 USD
+            return match.group(0)
+        return format_money(money, parsed)
+
+    return _AMOUNT_IN_TEXT.sub(shown, text)
 
 
 def locale_name(locale: str) -> str:

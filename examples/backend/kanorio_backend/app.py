@@ -58,7 +58,7 @@ def create_app(wired: Backend) -> Flask:
         reason_label=labels.reason_label,
         refund_status=labels.refund_status_label,
         sentence=labels.sentence,
-        localized=lambda text: labels.localized(text, locales.money),
+        localized=locales.localized,
         person=labels.person,
     )
     app.jinja_env.globals.update(

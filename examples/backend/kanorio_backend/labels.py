@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
 from kanorio_backend.users import find_user
-from kanorio_refunds import Money, RefundError, RefundReason, RefundStatus
+from kanorio_refunds import RefundReason, RefundStatus
 
 #: The reasons in the form's select, in the help page's order (value "" is no reason).
 REASONS: Final[dict[str, str]] = {
@@ -47,21 +45,3 @@ def person(actor_id: str | None) -> str:
     """Who an actor id is: the demo user's name ('Olivia Owner'), else the id itself."""
     user = find_user(actor_id)
     return user.name if user is not None else str(actor_id or "—")
-
-
-# The library writes amounts in its sentences as Money's text, "20.00 USD" (digits, a point,
-# the ISO code); the pages show them in the reader's locale like every other amount.
-_AMOUNT_IN_TEXT: Final = re.compile(r"(?<![\w.,])([0-9]+(?:\.[0-9]+)?) ([A-Z]{3})\b")
-
-
-def localized(message: str, show: Callable[[Money], str]) -> str:
-    """``message`` with each amount in it ("20.00 USD") shown by ``show`` ("$20.00"); text
-    that is not an exact amount of a known currency stays as it is."""
-
-    def replace(match: re.Match[str]) -> str:
-        try:
-            return show(Money.parse(match.group(1), match.group(2)))
-        except RefundError:
-            return match.group(0)
-
-    return _AMOUNT_IN_TEXT.sub(replace, message)

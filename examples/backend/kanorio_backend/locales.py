@@ -8,7 +8,13 @@ from typing import Final
 from flask import g, request, session
 
 from kanorio_refunds import Money
-from kanorio_refunds.display import DEFAULT_LOCALE, UnknownLocale, format_money, locale_name
+from kanorio_refunds.display import (
+    DEFAULT_LOCALE,
+    UnknownLocale,
+    format_money,
+    locale_name,
+    localize_amounts,
+)
 
 #: The locales offered in the switch: their canonical names and how they call themselves.
 OFFERED: Final[dict[str, str]] = {
@@ -41,3 +47,9 @@ def choose_locale(user_locale: str | None) -> str:
 def money(value: Money) -> str:
     """The Jinja filter ``|money``: ``value`` in the request's locale."""
     return format_money(value, getattr(g, "locale", DEFAULT_LOCALE))
+
+
+def localized(text: str) -> str:
+    """The Jinja filter ``|localized``: a sentence of the library ("Refund of 20.00 USD
+    succeeded") with its amounts in the request's locale ("Refund of $20.00 succeeded")."""
+    return localize_amounts(text, getattr(g, "locale", DEFAULT_LOCALE))
