@@ -146,7 +146,9 @@ def _serve(host: str, port: int, stripe_port: int, database: Path) -> int:
             )
         )
         server = make_server(host, port, app, threaded=True)
-        serving = threading.Thread(target=server.serve_forever, name="backend", daemon=True)
+        serving = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="backend", daemon=True
+        )
         serving.start()
         backend_url = f"http://{host}:{server.server_port}"
         forwarder = WebhookForwarder(
