@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -255,3 +256,16 @@ def test_refund_full_amount_then_refunded(shop: Shop) -> None:
     assert text_of(page, "order-status") == "Refunded"
     assert text_of(page, "refundable-balance") == "KWD 0.000"  # a no-break space
     assert "Initiate Refund</a>" not in page.text
+
+
+def test_an_expired_confirmation_is_refused(shop: Shop) -> None:
+    """F5: the confirmation window is valid for the signer's ten minutes; after that, confirm
+    again."""
+    browser = shop.browser("olivia")
+    _status, _html, quote = _confirm(browser, "1001", amount="20.00")
+    assert quote is not None
+    shop.clock.advance(timedelta(minutes=11))
+    page = browser.post("/orders/1001/refund/process", {"quote": quote})
+    assert page.status_code == 409
+    assert "expired" in (_error(page.text, "form") or "")
+    assert shop.stripe_refunds("1001") == []
