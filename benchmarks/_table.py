@@ -19,7 +19,7 @@ class Row:
     baseline_label: str
     baseline: float
     ours: float
-    goal: float
+    goal: float | None  # None: shown for information, no goal
 
     @property
     def ratio(self) -> float:
@@ -37,7 +37,9 @@ def median_of(benchmark: BenchmarkFixture) -> float:
     return float(stats.stats.median) if stats is not None else float("nan")
 
 
-def record(what: str, baseline_label: str, baseline: float, ours: float, goal: float) -> None:
+def record(
+    what: str, baseline_label: str, baseline: float, ours: float, goal: float | None
+) -> None:
     """Add a row to the table."""
     ROWS.append(Row(what, baseline_label, baseline, ours, goal))
 
@@ -61,8 +63,8 @@ def render() -> list[str]:
                 f"{row.baseline_label} {_fmt(row.baseline)}",
                 _fmt(row.ours),
                 f"{row.ratio:.2f}x",
-                f"<= {row.goal:g}x",
-                "ok" if row.ratio <= row.goal else "MISSED",
+                "-" if row.goal is None else f"<= {row.goal:g}x",
+                "info" if row.goal is None else "ok" if row.ratio <= row.goal else "MISSED",
             )
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
