@@ -1,9 +1,10 @@
 """Browser tests of the reference backend: Playwright driving Debian's Chromium.
 
-- ``browser`` (session): one Chromium, ``$KANORIO_CHROMIUM`` or ``/usr/bin/chromium``, never a
-  downloaded one; a fresh temporary profile, no background networking (the machine has no
-  network but loopback). Without Playwright or Chromium the tests are skipped with the reason;
-  under ``CI=true`` such a skip is a failure (the hook tests/sql uses, reused below).
+- ``browser`` (once for tests/browser): one Chromium, ``$KANORIO_CHROMIUM`` or
+  ``/usr/bin/chromium``, never a downloaded one; a fresh temporary profile, no background
+  networking (the machine has no network but loopback). Without Playwright or Chromium the
+  tests are skipped with the reason; under ``CI=true`` such a skip is a failure (the hook
+  tests/sql uses, reused below).
 - ``backend`` (per test): examples/backend/serve.py on 127.0.0.1, its own port and a fresh
   SQLite file, stopped with SIGTERM (it must exit 0). A server per test keeps tests independent.
 - ``page`` (per test): a new browser context (own cookies, ``en-US``).
@@ -72,9 +73,13 @@ def _failed(item: pytest.Item) -> bool:
     return any(report.failed for report in item.stash.get(_REPORTS, {}).values())
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API runs, the main thread counts as
+# inside a running asyncio loop, so asyncio.run() in any later test of the suite would fail.
+# Stopped after tests/browser's last test, the loop is gone before the next folder's tests.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the session (skipped without Playwright or Chromium; failed in CI)."""
+    """One Chromium for tests/browser (skipped without Playwright or Chromium; failed in
+    CI)."""
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
