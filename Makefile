@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict examples/backend
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

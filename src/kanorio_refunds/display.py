@@ -23,7 +23,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Final
 
 from kanorio_refunds.domain import Money
-from kanorio_refunds.errors import RefundError
+from kanorio_refunds.errors import RefundError, UnknownLocale
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -45,13 +45,6 @@ _AMOUNT_IN_TEXT: Final = re.compile(r"(?<![\w.,])([0-9]+(?:\.[0-9]+)?) ([A-Z]{3}
 # Enough for any amount Money holds (at most 64 digits): Babel rounds with the current decimal
 # context, whose default precision (28 digits) would refuse a longer amount.
 _PRECISION: Final = 100
-
-
-class UnknownLocale(RefundError):
-    """``format_money`` was given a locale Babel's CLDR data does not have (``"xx_YY"``), or
-    not a locale name at all. Give one such as ``"en_US"``, ``"de_DE"`` or ``"ja"``."""
-
-    code = "unknown_locale"
 
 
 def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:

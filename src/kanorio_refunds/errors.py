@@ -299,3 +299,11 @@ class InvalidRow(RefundError):
     an empty order id). The row is reported with this code and the run goes on."""
 
     code = "invalid_row"
+
+
+class UnknownLocale(RefundError):
+    """``kanorio_refunds.display`` was given a locale Babel's CLDR data does not have
+    (``"xx_YY"``), or not a locale name at all. Give one such as ``"en_US"``, ``"de_DE"`` or
+    ``"ja"``."""
+
+    code = "unknown_locale"
