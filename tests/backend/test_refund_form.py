@@ -41,7 +41,7 @@ def test_form_has_the_help_pages_fields(shop: Shop) -> None:
         "No reason given",
         "Duplicate",
         "Fraudulent",
-        "Requested by customer",
+        "Customer Request",
         "Other",
     ]
 

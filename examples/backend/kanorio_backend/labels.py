@@ -12,13 +12,13 @@ from kanorio_refunds import RefundReason, RefundStatus
 REASONS: Final[dict[str, str]] = {
     RefundReason.DUPLICATE.value: "Duplicate",
     RefundReason.FRAUDULENT.value: "Fraudulent",
-    RefundReason.CUSTOMER_REQUEST.value: "Requested by customer",
+    RefundReason.CUSTOMER_REQUEST.value: "Customer Request",
     RefundReason.OTHER.value: "Other",
 }
 
 
 def reason_label(reason: RefundReason | None) -> str:
-    """'Requested by customer'; '—' for no reason."""
+    """'Customer Request'; '—' for no reason."""
     return REASONS[reason.value] if reason is not None else "—"
 
 
