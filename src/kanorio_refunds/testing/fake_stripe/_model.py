@@ -873,7 +873,9 @@ class FakeStripe:
         self._charge_state[refund["charge"]].refunds_revision = revision
 
     def _new_id(self, prefix: str) -> str:
-        counter = self._counters.setdefault(prefix, itertools.count(1))
+        counter = self._counters.get(prefix)
+        if counter is None:
+            counter = self._counters[prefix] = itertools.count(1)
         return f"{prefix}_fake{next(counter):010d}"
 
     def _call(

@@ -83,9 +83,9 @@ def snapshot(value: Any) -> Any:
     JSON's types are copied like ``fresh`` does, anything else is deep-copied."""
     kind = type(value)
     if kind is dict:
-        return {k: snapshot(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else snapshot(v) for k, v in value.items()}
     if kind is list:
-        return [snapshot(v) for v in value]
+        return [v if type(v) in _SCALARS else snapshot(v) for v in value]
     if kind in _SCALARS:
         return value
     return copy.deepcopy(value)
