@@ -182,7 +182,7 @@ def test_a_changed_confirmation_is_refused(shop: Shop) -> None:
     _status, _html, quote = _confirm(browser, "1001", amount="20.00")
     assert quote is not None
     page = browser.post("/orders/1001/refund/process", {"quote": quote[:-4] + "AAAA"})
-    assert page.status_code == 409
+    assert page.status_code == 400  # a bad request, not a conflict: no retry mends it
     assert "changed after it was signed" in (_error(page.text, "form") or "")
     assert shop.stripe_refunds("1001") == []
 
@@ -192,7 +192,7 @@ def test_a_confirmation_for_another_order_is_refused(shop: Shop) -> None:
     _status, _html, quote = _confirm(browser, "1001", amount="20.00")
     assert quote is not None
     page = browser.post("/orders/1002/refund/process", {"quote": quote})
-    assert page.status_code == 409
+    assert page.status_code == 400
     assert "for order #1001, not #1002" in (_error(page.text, "form") or "")
     assert shop.stripe_refunds("1001") == shop.stripe_refunds("1002") == []
 
@@ -269,3 +269,65 @@ def test_an_expired_confirmation_is_refused(shop: Shop) -> None:
     assert page.status_code == 409
     assert "expired" in (_error(page.text, "form") or "")
     assert shop.stripe_refunds("1001") == []
+
+
+def test_enter_in_a_field_confirms_rather_than_refunding_the_full_amount(shop: Shop) -> None:
+    """A5, F1: a browser submits a form on Enter with its first submit button (HTML's implicit
+    submission). That must be "Confirm Refund": were it "Refund Full Amount", Enter after typing
+    20.00 would replace the amount by the whole balance."""
+    html = shop.browser("olivia").get("/orders/1001/refund").text
+    form = html[html.index('<form method="post" action="/orders/1001/refund"') :]
+    form = form[: form.index("</form>")]
+    first = re.search(r"<button[^>]*>", form)
+    assert first is not None
+    assert 'type="submit"' in first.group(0)
+    assert 'name="action" value="confirm"' in first.group(0)
+
+
+@pytest.mark.parametrize(
+    ("order", "typed", "locale"),
+    [("1001", "1.000", "de_DE"), ("1001", "4.820", "en_US"), ("1003", "4.000", "ja_JP")],
+)
+def test_more_decimals_than_the_currency_has_are_refused(
+    shop: Shop, order: str, typed: str, locale: str
+) -> None:
+    """A1, M2: "1.000" is one thousand where "." groups thousands (de_DE); read as 1.00 USD
+    it would refund a thousandth of what was meant. More decimals than the currency has, even
+    zeros, are refused beside Amount; nothing is quoted or refunded."""
+    browser = shop.browser("olivia")
+    browser.get(f"/orders/{order}?locale={locale}")
+    status, html, quote = _confirm(browser, order, amount=typed)
+    assert status == 422
+    assert quote is None
+    message = (_error(html, "amount") or "").replace("&#39;", "'")
+    assert f"'{typed}' has 3 decimal places" in message
+    assert 'aria-describedby="amount-error"' in html
+    assert f'value="{typed}"' in html
+    assert shop.stripe_refunds(order) == []
+
+
+def test_a_kwd_amount_keeps_its_three_decimals(shop: Shop) -> None:
+    """M2: a three-decimal currency still takes three decimals ("Refund Full Amount" fills
+    "4.970" for #1004)."""
+    status, html, quote = _confirm(shop.browser("olivia"), "1004", amount="1.250")
+    assert status == 200, html
+    assert quote is not None
+
+
+def test_notes_and_order_data_are_escaped(shop: Shop) -> None:
+    """P3: what people type is text on every page, never markup (Jinja's autoescape)."""
+    browser = shop.browser("olivia")
+    typed = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    status, html, quote = _confirm(browser, "1001", amount="1.00", reason="other", notes=typed)
+    assert status == 200
+    assert quote is not None
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    browser.post("/orders/1001/refund/process", {"quote": quote})
+    page = browser.get("/orders/1001").text
+    assert "<script>alert(1)" not in page
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page
+    missing = browser.get("/orders/%3Cb%3Ex%3C%2Fb%3E")
+    assert missing.status_code == 404
+    assert "<b>x</b>" not in missing.text

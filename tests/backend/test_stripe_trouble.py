@@ -48,7 +48,10 @@ def test_a_refusal_by_stripe_is_said_and_recorded_as_failed(shop: Shop) -> None:
     assert browser.post("/orders/1001/refund/process", {"quote": quote}).status_code == 303
     page = browser.get("/orders/1001")
     flash = text_of(page, "flash")
-    assert "Stripe refused the refund (charge_disputed)" in flash
+    assert flash.startswith("Stripe refused the refund of $20.00: ")  # said once, localised
+    assert flash.count("Stripe refused") == 1
+    assert "charge_disputed" in flash
+    assert ".." not in flash
     assert "Failed" in text_of(page, "refund-status")
     assert text_of(page, "refundable-balance") == "$120.00"
     assert shop.stripe_refunds("1001") == []
@@ -93,3 +96,46 @@ def test_webhook_answers_503_when_stripe_cannot_be_read_and_applies_on_redeliver
     page = shop.browser("olivia").get("/orders/1001")
     assert 'data-code="payment_disputed"' in page.text
     assert "Initiate Refund</a>" not in page.text
+
+
+def test_a_refused_refund_confirmed_again_is_said_to_be_refused(shop: Shop) -> None:
+    """L3, F2: the same confirmation again after Stripe refused it returns that refusal, not
+    "submitted to Stripe"; still nothing at Stripe."""
+    browser = shop.browser("olivia")
+    quote = _confirmed(browser)
+    shop.stripe.inject_fault(Fault.REJECT, code="charge_disputed")
+    browser.post("/orders/1001/refund/process", {"quote": quote})
+    browser.get("/orders/1001")
+    assert browser.post("/orders/1001/refund/process", {"quote": quote}).status_code == 303
+    flash = text_of(browser.get("/orders/1001"), "flash")
+    assert "submitted to Stripe" not in flash
+    assert flash.startswith("Stripe refused this refund of $20.00: ")
+    assert "charge_disputed" in flash
+    assert shop.stripe_refunds("1001") == []
+
+
+def test_process_when_stripe_cannot_be_read_says_nothing_was_sent(shop: Shop) -> None:
+    """L1, L2: Stripe could not be read before the refund was written: nothing is recorded or
+    sent, and the page must not say "the refund is recorded ... do not refund again"; the same
+    confirmation later makes the one refund."""
+    browser = shop.browser("olivia")
+    quote = _confirmed(browser)
+    shop.stripe.inject_fault(Fault.CONNECTION_ERROR, operation="retrieve_payment_intent")
+    assert browser.post("/orders/1001/refund/process", {"quote": quote}).status_code == 303
+    page = browser.get("/orders/1001")
+    flash = text_of(page, "flash")
+    assert "nothing was sent" in flash
+    assert "Do not refund again" not in flash
+    assert not has_test_id(page, "refund-record")
+    assert shop.stripe_refunds("1001") == []
+    assert browser.post("/orders/1001/refund/process", {"quote": quote}).status_code == 303
+    assert [r["amount"] for r in shop.stripe_refunds("1001")] == [2000]
+
+
+def test_the_form_says_so_when_its_balance_is_the_stored_one(shop: Shop) -> None:
+    """B4: Stripe did not answer when the form opened: its refundable balance is the stored
+    one, and the form says so as the order page does."""
+    shop.stripe.inject_fault(Fault.CONNECTION_ERROR, operation="retrieve_payment_intent")
+    page = shop.browser("olivia").get("/orders/1001/refund")
+    assert page.status_code == 200
+    assert "Stripe did not answer" in text_of(page, "stale-warning")

@@ -24,15 +24,25 @@ from werkzeug.wrappers import Response
 
 from kanorio_backend.fields import Field, field_of
 from kanorio_backend.labels import refund_status_label, sentence
-from kanorio_backend.locales import money
+from kanorio_backend.locales import localized, money
 from kanorio_backend.order_page import load_details, not_found, refused
 from kanorio_backend.wiring import backend
-from kanorio_refunds import Money, OrderDetails, OrderId, RefundError, RefundQuote, RefundReason
+from kanorio_refunds import (
+    Money,
+    OrderDetails,
+    OrderId,
+    RefundError,
+    RefundQuote,
+    RefundReason,
+    RefundStatus,
+)
 from kanorio_refunds.errors import (
     ConcurrencyConflict,
     GatewayRejected,
     GatewayUnavailable,
+    InvalidAmount,
     InvalidQuote,
+    InvalidQuoteToken,
     NotEligible,
     OrderNotFound,
     PermissionDenied,
@@ -65,7 +75,9 @@ class FormValues:
 
 @blueprint.get("/orders/<order_id>/refund")
 def initiate(order_id: str) -> Page:
-    return _with_details(OrderId(order_id), lambda details: _form(details, FormValues()))
+    return _with_details(
+        OrderId(order_id), lambda details, warning: _form(details, FormValues(), warning=warning)
+    )
 
 
 @blueprint.post("/orders/<order_id>/refund")
@@ -75,33 +87,39 @@ def confirm(order_id: str) -> Page:
         # "Refund Full Amount": the field gets the refundable balance, nothing is checked yet.
         return _with_details(
             OrderId(order_id),
-            lambda details: _form(
-                details, attrs.evolve(values, amount=details.refundable.amount_text())
+            lambda details, warning: _form(
+                details,
+                attrs.evolve(values, amount=details.refundable.amount_text()),
+                warning=warning,
             ),
         )
-    return _with_details(OrderId(order_id), lambda details: _quote(details, values), live=False)
+    return _with_details(
+        OrderId(order_id), lambda details, _warning: _quote(details, values), live=False
+    )
 
 
 @blueprint.post("/orders/<order_id>/refund/process")
 def process(order_id: str) -> Page:
-    return _with_details(OrderId(order_id), _process, live=False)
+    return _with_details(OrderId(order_id), lambda details, _warning: _process(details), live=False)
 
 
 def _with_details(
-    order_id: OrderId, page: Callable[[OrderDetails], Page], *, live: bool = True
+    order_id: OrderId, page: Callable[[OrderDetails, str | None], Page], *, live: bool = True
 ) -> Page:
-    """``page(details)`` for the order, or the page saying why there is none."""
+    """``page(details, warning)`` for the order (``warning``: Stripe did not answer, the
+    details are the stored ones), or the page saying why there is none."""
     wired = backend()
+    warning: str | None = None
     try:
         if live:
-            details, _warning = load_details(order_id)
+            details, warning = load_details(order_id)
         else:
             details = wired.service.order_details(order_id, g.user.actor)
     except OrderNotFound as e:
         return not_found(order_id, e)
     except PermissionDenied as e:
         return refused(order_id, e)
-    return page(details)
+    return page(details, warning)
 
 
 def _form(
@@ -109,11 +127,15 @@ def _form(
     values: FormValues,
     errors: dict[Field, RefundError] | None = None,
     status: int = 200,
+    *,
+    warning: str | None = None,
 ) -> Page:
     if not details.eligibility.allowed and not errors:
         flash("Initiate Refund is not available for this order; the reasons are shown.", "error")
         return _to_order(details.order.id)
-    page = render_template("refund_form.html", details=details, values=values, errors=errors or {})
+    page = render_template(
+        "refund_form.html", details=details, values=values, errors=errors or {}, warning=warning
+    )
     return page, status
 
 
@@ -126,7 +148,9 @@ def _quote(details: OrderDetails, values: FormValues) -> Page:
     reason: RefundReason | None = None
     try:
         amount = Money.parse(values.amount, order.currency)
+        _require_currency_decimals(values.amount, details)
     except RefundError as e:
+        amount = None
         errors[field_of(e)] = e
     try:
         reason = RefundReason.parse(values.reason)
@@ -151,6 +175,25 @@ def _quote(details: OrderDetails, values: FormValues) -> Page:
     return _form(fresh, values, errors, 422)
 
 
+def _require_currency_decimals(typed: str, details: OrderDetails) -> None:
+    """Refuse more decimals than the order's currency has, even zeros: ``Money.parse`` reads
+    "1.000" as USD 1.00, but in de_DE (and wherever "." groups thousands) it is one thousand.
+    Refused, nobody is refunded an amount a thousand times smaller than they meant."""
+    currency = details.order.currency
+    _whole, point, fraction = typed.strip().partition(".")
+    if point and len(fraction) > currency.exponent:
+        raise InvalidAmount(
+            f"'{typed.strip()}' has {len(fraction)} decimal places, but {currency.code} has "
+            f"{currency.exponent}: type the amount without thousands separators and with at "
+            f"most {currency.exponent} decimals, such as '{details.refundable.amount_text()}'"
+        )
+
+
+#: Problems of a quote token that no retry mends: the request itself is bad (400). An expired
+#: or not yet valid confirmation conflicts with the time instead (409): confirm again.
+_BAD_TOKEN = frozenset({"malformed", "foreign", "tampered"})
+
+
 def _process(details: OrderDetails) -> Page:
     """ "Process Refund": the signed quote executed by the library, at most once."""
     wired, order_id = backend(), details.order.id
@@ -162,7 +205,8 @@ def _process(details: OrderDetails) -> Page:
                 f"the refund again"
             )
     except InvalidQuote as e:
-        return _form(details, FormValues(), {"form": e}, 409)
+        bad = not isinstance(e, InvalidQuoteToken) or e.problem in _BAD_TOKEN
+        return _form(details, FormValues(), {"form": e}, 400 if bad else 409)
     try:
         refund = wired.service.process(quote, g.user.actor)
     except PermissionDenied as e:
@@ -174,22 +218,42 @@ def _process(details: OrderDetails) -> Page:
         flash(sentence(e.message), "error")
         return _to_order(order_id)
     except GatewayRejected as e:
+        # The library's message says "Stripe refused the refund of <amount>: <Stripe's words>".
         flash(
-            f"Stripe refused the refund ({e.gateway_code}): {e.message}. It is recorded as "
-            f"failed; nothing was refunded.",
+            f"{sentence(localized(e.message))} Stripe's code: {e.gateway_code}. The refund is "
+            f"recorded as failed; nothing was refunded.",
             "error",
         )
         return _to_order(order_id)
-    except GatewayUnavailable:
-        flash(
-            "Stripe did not answer. The outcome is unknown: the refund is recorded, its amount "
-            "held, and it is reconciled with Stripe automatically. Do not refund again.",
-            "warning",
-        )
+    except GatewayUnavailable as e:
+        if e.refund_id is None:
+            # Stripe could not even be read: nothing was recorded, nothing sent (L1 not reached).
+            flash(
+                "Stripe did not answer, so nothing was sent and no refund is recorded. Try "
+                "Process Refund again in a moment: the same confirmation makes at most one "
+                "refund.",
+                "warning",
+            )
+        else:
+            flash(
+                "Stripe did not answer. The outcome is unknown: the refund is recorded, its "
+                "amount held, and it is reconciled with Stripe automatically. Do not refund "
+                "again.",
+                "warning",
+            )
         return _to_order(order_id)
     except RefundError as e:
         fresh = wired.service.order_details(order_id, g.user.actor)
         return _form(fresh, FormValues.of_quote(quote), {field_of(e): e}, 422)
+    if refund.status is RefundStatus.FAILED:
+        # The same confirmation again after Stripe refused it: that refusal, not a new attempt.
+        why = (refund.failure_reason or "no reason was given").rstrip(".")
+        flash(
+            f"Stripe refused this refund of {money(refund.amount)}: {why}. Nothing was "
+            f"refunded; confirm the refund again to retry.",
+            "error",
+        )
+        return _to_order(order_id)
     stripe_id = refund.gateway_refund_id or "no Stripe id yet"
     flash(
         f"Refund of {money(refund.amount)} submitted to Stripe: "
