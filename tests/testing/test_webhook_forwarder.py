@@ -35,6 +35,7 @@ class Endpoint:
         self.refused: list[str] = []
         self.answers: list[int] = []
         self.paths: list[str] = []
+        self.gets: list[str] = []
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,14 @@ class Endpoint:
                     if status == 200:
                         endpoint.accepted.append(event.id)
                 self.send_response(status)
+                if 300 <= status < 400:  # as a sign-in wall in front of the endpoint answers
+                    self.send_header("Location", "/signin")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # the page a redirect points at: always 200
+                endpoint.gets.append(self.path)
+                self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -145,6 +154,23 @@ def test_an_event_refused_for_good_is_skipped(
     assert endpoint.refused == ["invalid_signature"] * len(ids)
     assert endpoint.accepted == []
     assert forwarder.delivered == len(ids)
+
+
+@pytest.mark.parametrize("redirect", [301, 302, 303, 307])
+def test_a_redirect_is_never_followed_nor_counted_delivered(
+    stripe: tuple[FakeStripe, LoopbackStripe], endpoint: Endpoint, redirect: int
+) -> None:
+    """L5: Stripe does not follow an endpoint's redirects; neither does the forwarder. Were
+    the POST answered 302 turned into a GET of the sign-in page, its 200 would count the event
+    as delivered while the endpoint never took it. A 3xx is refused, reported, then skipped."""
+    model, server = stripe
+    ids = _events(model, disputes=1)
+    endpoint.answers = [redirect]
+    attempts = WebhookForwarder(server.url, endpoint.url, SECRET).forward_pending()
+    assert (attempts[0].status, attempts[0].accepted, attempts[0].done) == (redirect, False, True)
+    assert endpoint.gets == []
+    assert ids[0] not in endpoint.accepted
+    assert endpoint.accepted == ids[1:]
 
 
 def test_no_answer_leaves_the_event_pending(stripe: tuple[FakeStripe, LoopbackStripe]) -> None:

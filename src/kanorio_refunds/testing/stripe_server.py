@@ -53,8 +53,9 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -571,11 +572,27 @@ def serve(
 # ---------------------------------------------------------------------------------------------
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the endpoint's answer: urllib would otherwise turn a POST answered 302 or 303
+    into a GET of the new address, and count whatever that page answers as the delivery."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None
+
+
 @attrs.frozen
 class WebhookDelivery:
     """One attempt to deliver an event: the endpoint's HTTP ``status`` (None: no answer, with
     ``error`` saying why) and whether the event is now behind the forwarder (``done``: answered
-    2xx, or 4xx, which a redelivery would not change)."""
+    2xx, or 3xx or 4xx, which a redelivery would not change)."""
 
     event_id: str
     type: str
@@ -599,8 +616,10 @@ class WebhookForwarder:
     with ``sign_webhook`` at ``clock()`` (default: the system time; give the simulator's clock
     when it can be advanced) and POSTed as Stripe delivers it.
 
-    An event answered 2xx is delivered; one answered 4xx is refused for good (a bad signature
-    or body does not get better) and skipped; no answer or a 5xx leaves it, and those after it,
+    An event answered 2xx is delivered; one answered 3xx or 4xx is refused for good (a bad
+    signature or body does not get better) and skipped: like Stripe, the forwarder never
+    follows a redirect, so a sign-in page that answers in the endpoint's place cannot swallow
+    events; no answer or a 5xx leaves it, and those after it,
     for the next pass, as Stripe redelivers. ``after`` skips the first events (default 0: all).
 
     ``forward_pending()`` makes one pass now; ``start()`` passes every ``interval`` seconds
@@ -639,8 +658,8 @@ class WebhookForwarder:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # Never through a proxy from the environment: loopback traffic only.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # Never through a proxy from the environment: loopback traffic only; never redirected.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
     def __repr__(self) -> str:  # the secret stays out of reprs and logs
         return f"WebhookForwarder(forward_to={self._forward_to!r}, delivered={self.delivered})"
