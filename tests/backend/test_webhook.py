@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from kanorio_refunds.testing.fake_stripe import sign_webhook
+from kanorio_refunds.testing.fake_stripe import Fault, sign_webhook
 from tests.backend.conftest import WEBHOOK_SECRET, Shop, text_of
 
 
@@ -94,3 +94,24 @@ def test_the_webhook_needs_no_session_and_no_csrf_token(shop: Shop) -> None:
     shop.deliver_webhooks()
     shop.stripe.set_refund_status(refund_id, "failed", failure_reason="unknown")
     assert set(shop.deliver_webhooks()) == {200}
+
+
+def test_an_event_that_cannot_be_applied_is_a_500_in_json(shop: Shop) -> None:
+    """L5: the event is verified but Stripe refuses the read it needs (not a retryable
+    failure): the endpoint answers 500 with the error's code as JSON, not an HTML page, and
+    applies the event when it comes again."""
+    pi = shop.payment_of("1001")
+    shop.stripe.open_dispute(pi)
+    event = shop.stripe.events_since(shop.delivered)[0]
+    signed = sign_webhook(event, WEBHOOK_SECRET, timestamp=shop.clock.now())
+    client = shop.app.test_client()
+    shop.stripe.inject_fault(
+        Fault.REJECT, operation="retrieve_payment_intent", code="resource_missing"
+    )
+    first = client.post("/stripe/webhook", data=signed.payload, headers=signed.headers)
+    assert first.status_code == 500
+    assert first.is_json
+    assert first.get_json()["code"] == "gateway_rejected"
+    again = client.post("/stripe/webhook", data=signed.payload, headers=signed.headers)
+    assert again.status_code == 200
+    assert again.get_json()["result"] == "applied"

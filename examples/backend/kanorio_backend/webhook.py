@@ -5,7 +5,10 @@ The raw body and the ``Stripe-Signature`` header go to the library's
 signed by Stripe (or not an event): 400 with the error's code. Applied or deliberately not
 (duplicate, stale, ignored, unknown order): 200. Stripe could not be read, or the order was
 being saved by someone else: 503, and Stripe (or the forwarder) delivers it again; applying is
-idempotent. No sign-in and no CSRF token: the signature is the proof.
+idempotent. Any other error of the library (Stripe refused the read, answered something
+unreadable, the key is wrong): logged with its code, 500 with the code in JSON, never an HTML
+page; Stripe delivers it again too, and alerts when it keeps failing. No sign-in and no CSRF
+token: the signature is the proof.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
 from kanorio_backend.wiring import backend
-from kanorio_refunds import EventEffect
+from kanorio_refunds import EventEffect, RefundError
 from kanorio_refunds.errors import (
     ConcurrencyConflict,
     GatewayUnavailable,
@@ -41,6 +44,11 @@ def stripe_webhook() -> tuple[Response, int]:
         outcome = wired.service.apply_event(event)
     except _RETRY as e:
         return jsonify(code=e.code, message="try again later"), 503
+    except RefundError as e:
+        current_app.logger.error(
+            "Stripe event %s not applied (%s): %s", event.id, e.code, e.message
+        )
+        return jsonify(code=e.code, message="not applied; see the backend's log"), 500
     if outcome.effect is EventEffect.UNCONFIRMED:
         # L6: a signed event named a refund Stripe's own data does not show: nothing changed,
         # but someone should look (docs/integration.md §4).
