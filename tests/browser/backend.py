@@ -83,9 +83,10 @@ class Backend:
         threading.Thread(target=_drain, args=(process.stdout, lines), daemon=True).start()
         try:
             urls = _ready_urls(process, lines)
-        except BackendError:
+        except BackendError as e:
             _kill(process)
-            raise
+            stderr_text = stderr_path.read_text(encoding="utf-8", errors="replace")
+            raise BackendError(f"{e}; its stderr:\n{stderr_text or '(empty)'}") from None
         return cls(process, urls["backend"], urls["stripe"], stderr_path)
 
     def stop(self) -> int:

@@ -54,7 +54,7 @@ def test_nine_steps_partial_refund_then_refund_full_amount(
     fill_refund_form(
         page,
         amount="20.00",
-        reason="Requested by customer",
+        reason="Customer Request",
         notes="Kept one of the two mugs",
         shots=shots,
         shot_name="refund-form-partial",
@@ -63,6 +63,7 @@ def test_nine_steps_partial_refund_then_refund_full_amount(
     expect(page.get_by_test_id("confirm-refundable-before")).to_have_text("$120.00")
     expect(page.get_by_test_id("confirm-refundable-after")).to_have_text("$100.00")
     expect(page.get_by_test_id("confirm-resulting-status")).to_have_text("Partially Refunded")
+    expect(page.get_by_test_id("confirm-reason")).to_have_text("Customer Request")
     expect(page.get_by_test_id("confirm-notices")).not_to_be_empty()
     expect(page.get_by_role("link", name="Cancel")).to_be_visible()
     shots.take(page, "confirm-partial")
@@ -77,6 +78,7 @@ def test_nine_steps_partial_refund_then_refund_full_amount(
     expect(records).to_contain_text("$20.00")
     expect(records).to_contain_text(re.compile(r"\bre_\w+"))
     expect(records).to_contain_text(re.compile("succeeded", re.IGNORECASE))
+    expect(records).to_contain_text("Customer Request")
     expect(records).to_contain_text("Kept one of the two mugs")
     made = backend.stripe_refunds(pi)
     assert [(r["amount"], r["currency"], r["status"]) for r in made] == [(2000, "usd", "succeeded")]
