@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT: Final = 8000
 WEBHOOK_PATH: Final = "/stripe/webhook"
+#: The first bytes of every SQLite 3 database file.
+_SQLITE_HEADER: Final = b"SQLite format 3\x00"
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -67,10 +69,19 @@ def _fresh_database(path: Path, *, reset: bool) -> str | None:
         )
     if path.exists() and not path.is_file():
         return f"{path} is not a file"
+    if path.exists() and not _is_sqlite_or_empty(path):
+        # --reset deletes the file: never one that is not a database (a mistyped path).
+        return f"{path} is not an SQLite database, so --reset does not delete it"
     for file in files:
         file.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     return None
+
+
+def _is_sqlite_or_empty(path: Path) -> bool:
+    with path.open("rb") as file:
+        head = file.read(len(_SQLITE_HEADER))
+    return head in (b"", _SQLITE_HEADER)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

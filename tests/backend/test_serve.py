@@ -1,5 +1,5 @@
 """serve.py, the one command: starts on loopback, prints its two lines, serves the pages and
-the webhook through the real StripeGateway, and exits 0 on SIGTERM."""
+the webhook through the real StripeGateway, and exits 0 on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.backend.conftest import BACKEND
 
@@ -25,7 +27,11 @@ def _serve(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_serve_prints_two_lines_serves_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_two_lines_serves_and_exits_0_when_stopped(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """SIGTERM, or Ctrl-C (SIGINT): a clean stop, exit 0, no traceback."""
     database = tmp_path / "shop.sqlite"
     process = _serve("--database", str(database))
     try:
@@ -41,7 +47,7 @@ def test_serve_prints_two_lines_serves_and_exits_0_on_sigterm(tmp_path: Path) ->
         with _OPENER.open(f"{stripe_url}/_sim/health", timeout=30) as health:
             assert json.load(health)["ok"] is True
         assert database.exists()
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -50,6 +56,7 @@ def test_serve_prints_two_lines_serves_and_exits_0_on_sigterm(tmp_path: Path) ->
     assert process.returncode == 0, err
     assert out == ""  # the two lines and nothing else: no secret is ever printed
     assert "whsec_" not in err
+    assert "Traceback" not in err
 
 
 def test_serve_refuses_an_existing_database_unless_reset(tmp_path: Path) -> None:
@@ -61,6 +68,18 @@ def test_serve_refuses_an_existing_database_unless_reset(tmp_path: Path) -> None
     assert refused.returncode == 2
     assert "--reset" in err
     assert database.read_text() == "earlier run"
+
+
+def test_reset_deletes_only_an_sqlite_database(tmp_path: Path) -> None:
+    """--reset deletes the database: a path that is no database (a typo naming another
+    file) is refused and left alone."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database")
+    refused = _serve("--database", str(notes), "--reset")
+    _out, err = refused.communicate(timeout=60)
+    assert refused.returncode == 2
+    assert "not an SQLite database" in err
+    assert notes.read_text() == "not a database"
 
 
 def test_serve_binds_loopback_only(tmp_path: Path) -> None:
