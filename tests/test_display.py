@@ -101,6 +101,12 @@ def test_amounts_in_the_librarys_sentences_are_shown_as_format_money_shows_them(
             "12.5 USD, 1,000.00 USD, 20.00 usd, 20.00 XYZ, 20.00 USDT",
         ),
         ("no amount here", "en_US", "no amount here"),
+        # Quoted: what someone typed, which an error message repeats as typed.
+        (
+            "'5.00 USD' is not a plain decimal number; notes \"paid 20.00 USD\"",
+            "de_DE",
+            "'5.00 USD' is not a plain decimal number; notes \"paid 20.00 USD\"",
+        ),
     ],
 )
 def test_localize_amounts_examples(text: str, locale: str, shown: str) -> None:

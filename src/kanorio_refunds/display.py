@@ -40,8 +40,9 @@ DEFAULT_LOCALE: Final = "en_US"
 _CURRENCY_SIGN: Final = "¤"
 _NO_BREAK_SPACE: Final = "\u00a0"
 # The library's sentences (activity entries, error messages, eligibility reasons) write amounts
-# as Money's text: ASCII digits, an optional point and decimals, a space, the ISO code.
-_AMOUNT_IN_TEXT: Final = re.compile(r"(?<![\w.,])([0-9]+(?:\.[0-9]+)?) ([A-Z]{3})\b")
+# as Money's text: ASCII digits, an optional point and decimals, a space, the ISO code. What
+# they quote ('5.00 USD' is not a plain decimal number) is someone's input, shown as typed.
+_AMOUNT_IN_TEXT: Final = re.compile(r"(?<![\w.,'\"])([0-9]+(?:\.[0-9]+)?) ([A-Z]{3})\b(?!['\"])")
 # Enough for any amount Money holds (at most 64 digits): Babel rounds with the current decimal
 # context, whose default precision (28 digits) would refuse a longer amount.
 _PRECISION: Final = 100
@@ -69,7 +70,8 @@ def localize_amounts(text: str, locale: str = DEFAULT_LOCALE) -> str:
     eligibility reason) with every amount in it as ``format_money`` shows it in ``locale``:
     "Refund of 20.00 USD succeeded" → "Refund of $20.00 succeeded". What is not an exact
     amount of a known currency in ``Money``'s text ("12.5 usd", "1,000.00 USD") stays as it
-    is. Raises ``UnknownLocale``."""
+    is, and so does a quoted one (an error message quoting what someone typed: "'5.00 USD' is
+    not a plain decimal number"). Raises ``UnknownLocale``."""
     parsed = str(_locale(locale))
 
     def shown(match: re.Match[str]) -> str:
