@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from kanorio_refunds.domain._balance import FeePolicy
-from kanorio_refunds.domain._feed import check_feed_request
+from kanorio_refunds.domain._feed import added_entries, check_feed_request
 from kanorio_refunds.domain._ids import ChargeId, OrderId, PaymentIntentId, SiteId
 from kanorio_refunds.domain._intake import (
     follow_payment,
@@ -350,3 +350,27 @@ def test_a_payment_outcome_moves_the_order_with_a_status_entry_stamped_then() ->
     failed = follow_payment(pending, PaymentState.FAILED, at=later)
     assert failed.status is OrderStatus.PAYMENT_FAILED
     assert follow_payment(failed, PaymentState.PENDING, at=later + timedelta(minutes=1)) == failed
+
+
+def _entry(text: str, minute: int) -> ActivityEntry:
+    return ActivityEntry(
+        at=T0 + timedelta(minutes=minute), kind=ActivityKind.STATUS_CHANGED, message=text
+    )
+
+
+def test_the_feed_gets_the_entries_past_the_common_prefix() -> None:
+    """O1: the entries a change adds are those after the longest common prefix of the two
+    timelines, compared by value (an equal copy is the same entry): the appended entries, or a
+    rewritten part from its first difference on, or nothing."""
+    a, b, c = _entry("a", 0), _entry("b", 1), _entry("c", 2)
+    a2, b2, c2 = _entry("a", 0), _entry("b", 1), _entry("c", 2)  # equal copies
+    d, x = _entry("d", 3), _entry("x", 1)
+    before = (a, b, c)
+
+    assert added_entries(before, (a2, b2, c2, d)) == (d,)
+    assert added_entries(before, before) == ()
+    assert added_entries((), before) == before
+    assert added_entries(before, (a, b)) == ()
+    assert added_entries(before, (a2, x, c2, d)) == (x, c2, d)
+    assert added_entries(before, (a, b2, x)) == (x,)
+    assert added_entries(before, (x, b, c)) == (x, b, c)

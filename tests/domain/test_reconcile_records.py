@@ -518,3 +518,61 @@ def test_amount_refunded_follows_a_one_cent_refund() -> None:
     result, _ = observe_refund(order, report, observed_at=T0)
 
     assert refunded_amount(result) == usd("0.01")
+
+
+# -- B4, S1: a read that agrees, again ------------------------------------------------------------
+
+
+def test_a_read_applies_every_refund_after_one_that_agrees() -> None:
+    """B4: a read whose first refund agrees with the order still records the ones after it
+    (here one made in the dashboard a minute later)."""
+    order, local = with_local(R.SUCCEEDED, gateway_refund_id="re_1")
+    agrees = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_1", local=local)
+    outside = gateway_refund(
+        order, "5.00", R.SUCCEEDED, gateway_id="re_dash", created_at=T0 + timedelta(minutes=1)
+    )
+    live = evolve_payment(order, amount_refunded=usd("15.00")).payment
+    assert live is not None
+
+    result = reconcile(order, live, (agrees, outside), NET, at=LATER)
+
+    assert [(r.id, r.status, r.amount) for r in result.refunds] == [
+        ("rf_local", R.SUCCEEDED, usd("10.00")),
+        ("rf_ext_re_dash", R.SUCCEEDED, usd("5.00")),
+    ]
+
+
+def test_the_same_read_again_derives_the_status_with_the_policy_and_time_given() -> None:
+    """B4, S1, B5: reconciling again with a read already found to agree still derives the
+    status from the amounts, under the policy given (NET_OF_FEES: 95.80 refunded leaves
+    nothing, REFUNDED) and, when Stripe's count moved meanwhile, with a status entry stamped
+    at this read."""
+    order = paid_order(amount_refunded="95.80")
+    done = refund(order, "95.80", R.SUCCEEDED, refund_id="rf_done")
+    order = with_refunds(order, [done])
+    assert order.payment is not None
+    assert order.status is OrderStatus.REFUNDED
+    read = (gateway_refund(order, "95.80", R.SUCCEEDED, local=done),)
+    first = reconcile(order, order.payment, read, NET, at=T0)
+    assert first == order
+    again = reconcile(first, order.payment, read, NET, at=LATER)
+    assert again == order
+
+    partial = paid_order(amount_refunded="10.00")
+    ten = refund(partial, "10.00", R.SUCCEEDED, refund_id="rf_ten")
+    partial = with_refunds(partial, [ten])
+    assert partial.payment is not None
+    assert partial.status is OrderStatus.PARTIALLY_REFUNDED
+    read = (gateway_refund(partial, "10.00", R.SUCCEEDED, local=ten),)
+    first = reconcile(partial, partial.payment, read, NET, at=T0)
+    counted = evolve_payment(partial, amount_refunded=usd("100.00")).payment
+    assert counted is not None
+    moved = reconcile(first, counted, read, NET, at=LATER)
+    assert moved.status is OrderStatus.REFUNDED
+    assert moved.activity[len(first.activity) :] == (
+        ActivityEntry(
+            at=LATER,
+            kind=ActivityKind.STATUS_CHANGED,
+            message="Order status changed from Partially Refunded to Refunded",
+        ),
+    )
