@@ -166,3 +166,11 @@ def test_a_cursor_not_handed_out_is_refused_in_words(shop: Shop) -> None:
     page = shop.browser("olivia").get("/ecommerce/transactions?after=kc1.forged")
     assert page.status_code == 400
     assert 'data-code="invalid_cursor"' in page.text
+
+
+@pytest.mark.parametrize("user", [None, "olivia"])
+def test_the_favicon_request_is_answered_without_a_page(shop: Shop, user: str | None) -> None:
+    """Browsers ask for /favicon.ico on every page: 204, not a sign-in redirect or a 404."""
+    answer = shop.browser(user).get("/favicon.ico")
+    assert answer.status_code == 204
+    assert answer.data == b""

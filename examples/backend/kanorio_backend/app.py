@@ -69,6 +69,11 @@ def create_app(wired: Backend) -> Flask:
         sites=SITES,
     )
 
+    @app.get("/favicon.ico")
+    def favicon() -> tuple[str, int]:
+        # Browsers ask for it on every page: no icon, and no sign-in redirect or 404 page either.
+        return "", 204
+
     @app.after_request
     def headers(response: Response) -> Response:
         # Scripts and styles from this app only; forms post to it only; never framed.

@@ -18,7 +18,7 @@ blueprint = Blueprint("signin", __name__)
 _KEY: Final = "user"
 #: Endpoints open without signing in.
 PUBLIC: Final = frozenset(
-    {"signin.signin", "signin.signin_post", "static", "webhook.stripe_webhook"}
+    {"signin.signin", "signin.signin_post", "static", "favicon", "webhook.stripe_webhook"}
 )
 
 
