@@ -182,7 +182,7 @@ def test_a_changed_confirmation_is_refused(shop: Shop) -> None:
     _status, _html, quote = _confirm(browser, "1001", amount="20.00")
     assert quote is not None
     page = browser.post("/orders/1001/refund/process", {"quote": quote[:-4] + "AAAA"})
-    assert page.status_code == 400  # a bad request, not a conflict: no retry mends it
+    assert page.status_code == 409
     assert "changed after it was signed" in (_error(page.text, "form") or "")
     assert shop.stripe_refunds("1001") == []
 
@@ -192,7 +192,7 @@ def test_a_confirmation_for_another_order_is_refused(shop: Shop) -> None:
     _status, _html, quote = _confirm(browser, "1001", amount="20.00")
     assert quote is not None
     page = browser.post("/orders/1002/refund/process", {"quote": quote})
-    assert page.status_code == 400
+    assert page.status_code == 409
     assert "for order #1001, not #1002" in (_error(page.text, "form") or "")
     assert shop.stripe_refunds("1001") == shop.stripe_refunds("1002") == []
 

@@ -42,7 +42,6 @@ from kanorio_refunds.errors import (
     GatewayUnavailable,
     InvalidAmount,
     InvalidQuote,
-    InvalidQuoteToken,
     NotEligible,
     OrderNotFound,
     PermissionDenied,
@@ -189,11 +188,6 @@ def _require_currency_decimals(typed: str, details: OrderDetails) -> None:
         )
 
 
-#: Problems of a quote token that no retry mends: the request itself is bad (400). An expired
-#: or not yet valid confirmation conflicts with the time instead (409): confirm again.
-_BAD_TOKEN = frozenset({"malformed", "foreign", "tampered"})
-
-
 def _process(details: OrderDetails) -> Page:
     """ "Process Refund": the signed quote executed by the library, at most once."""
     wired, order_id = backend(), details.order.id
@@ -205,8 +199,8 @@ def _process(details: OrderDetails) -> Page:
                 f"the refund again"
             )
     except InvalidQuote as e:
-        bad = not isinstance(e, InvalidQuoteToken) or e.problem in _BAD_TOKEN
-        return _form(details, FormValues(), {"form": e}, 400 if bad else 409)
+        # 409 for every invalid_quote, as docs/integration.md maps it ("Errors → HTTP").
+        return _form(details, FormValues(), {"form": e}, 409)
     try:
         refund = wired.service.process(quote, g.user.actor)
     except PermissionDenied as e:
