@@ -331,3 +331,28 @@ def test_notes_and_order_data_are_escaped(shop: Shop) -> None:
     missing = browser.get("/orders/%3Cb%3Ex%3C%2Fb%3E")
     assert missing.status_code == 404
     assert "<b>x</b>" not in missing.text
+
+
+def test_a_confirmation_made_again_shows_what_was_refunded_already(shop: Shop) -> None:
+    """F1, F2: Back after "Process Refund", then "Confirm Refund" again, makes a new quote (a
+    second refund, if processed): its confirmation window says the order was refunded already,
+    so a second refund is made knowingly."""
+    browser = shop.browser("olivia")
+    browser.get("/orders/1001/refund")
+    form = {"action": "confirm", "amount": "20.00"}
+    first = browser.post("/orders/1001/refund", form)
+    assert text_of(first, "confirm-already-refunded") == "$0.00"
+    quote = _QUOTE.search(first.text)
+    assert quote is not None
+    browser.post("/orders/1001/refund/process", {"quote": quote.group(1)})
+    again = browser.post("/orders/1001/refund", form)
+    assert text_of(again, "confirm-already-refunded").startswith("$20.00 (1 refund")
+    assert len(shop.stripe_refunds("1001")) == 1
+
+
+def test_notes_are_not_cut_by_the_browser(shop: Shop) -> None:
+    """N3: over-long notes are refused in words by the library, never cut short silently by a
+    maxlength in the page."""
+    html = shop.browser("olivia").get("/orders/1001/refund").text
+    notes = html[html.index('<textarea id="notes"') :]
+    assert "maxlength" not in notes[: notes.index(">")]
