@@ -546,3 +546,30 @@ def test_refused_arithmetic_names_the_operation(operation: object, op: str) -> N
     with pytest.raises(InvalidAmount) as untyped:
         operation(usd(100), 100)
     assert untyped.value.message == f"cannot {op} Money and int; both sides must be Money"
+
+
+@pytest.mark.parametrize("code", [["USD"], {"code": "USD"}, {"USD"}])
+def test_a_currency_of_an_unhashable_type_is_refused_as_unknown(code: object) -> None:
+    """M2: a currency given as a list, dict or set (say, from a JSON body) is unknown_currency
+    naming its type, never a TypeError."""
+    with pytest.raises(UnknownCurrency) as info:
+        Currency.of(code)  # type: ignore[arg-type]
+    assert info.value.message == (
+        "a currency must be given as an ISO 4217 code string such as 'USD', got "
+        f"{type(code).__name__}"
+    )
+
+
+def test_every_spelling_of_a_code_gets_the_iso_exponent() -> None:
+    """M3: a code in a spelling not asked for before (mixed case, surrounding whitespace) is
+    the currency with its ISO exponent, the same value each time it is asked for."""
+    for text, code, exponent in (
+        ("\tKwD \n", "KWD", 3),
+        (" jPy\t", "JPY", 0),
+        ("\nclf ", "CLF", 4),
+        ("  uSd  ", "USD", 2),
+    ):
+        first = Currency.of(text)
+        assert (first.code, first.exponent) == (code, exponent)
+        again = Currency.of(text)
+        assert (again.code, again.exponent) == (code, exponent)

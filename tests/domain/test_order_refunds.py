@@ -261,3 +261,88 @@ def test_the_submitted_refunds_of_a_timeline_not_asked_before() -> None:
     assert other.with_activity(
         _entry(ActivityKind.REFUND_SUBMITTED, "rf_8", 10)
     ).submitted_refund_ids() == {RefundId("rf_8")}
+
+
+# -- L4, F3: an order as loaded from storage -------------------------------------------------------
+
+
+def test_an_orders_own_changes_keep_its_version() -> None:
+    """L4: adding or replacing a refund, appending activity and moving the status never touch
+    the version (the repository's compare-and-set bumps it on save), nor any other field."""
+    order = attrs.evolve(paid_order(), version=5, buyer_access=False)
+    ahead = made(order, "rf_a", "10.00", R.SUBMITTING)
+    changed = [
+        order.with_refund(ahead),
+        order.with_refund(ahead).with_refund(attrs.evolve(ahead, notes="n")),
+        order.with_activity(_entry(ActivityKind.STATUS_CHANGED, None, 1)),
+        order.with_status(order.status),
+    ]
+    for result in changed:
+        assert (result.version, result.buyer_access) == (5, False)
+        assert (result.id, result.site_id, result.total, result.payment) == (
+            order.id,
+            order.site_id,
+            order.total,
+            order.payment,
+        )
+
+
+def test_an_order_loaded_with_its_refunds_finds_each_of_them() -> None:
+    """F2, F3, L2: an order built with its refunds at once (as a repository loads it, no
+    change made through it) finds each by id, by gateway id and by quote, and knows which
+    are still SUBMITTING."""
+    base = paid_order()
+    held = made(base, "rf_1", "10.00", R.SUCCEEDED, gateway_id="re_1", quote="qt_q")
+    refused = made(base, "rf_2", "10.00", R.FAILED, quote="qt_q")
+    ahead = made(base, "rf_3", "5.00", R.SUBMITTING, quote="qt_3")
+    first_refused = made(base, "rf_4", "1.00", R.FAILED, quote="qt_n")
+    second_refused = made(base, "rf_5", "1.00", R.FAILED, quote="qt_n")
+    refunds = (held, refused, ahead, first_refused, second_refused)
+
+    order = attrs.evolve(base, refunds=tuple(list(refunds)))
+
+    assert [order.find_refund(r.id) for r in refunds] == list(refunds)
+    assert order.find_refund(RefundId("rf_9")) is None
+    assert found(order, "re_1") == held
+    assert found(order, "re_9") is None
+    assert order.refund_for_quote(QuoteId("qt_q")) == held
+    assert order.refund_for_quote(QuoteId("qt_3")) == ahead
+    assert order.refund_for_quote(QuoteId("qt_n")) == first_refused
+    assert order.submitting_refunds() == (ahead,)
+
+
+def test_a_timeline_loaded_from_storage_says_what_was_submitted() -> None:
+    """L1, F3: a timeline built at once (as loaded) names the refunds its REFUND_SUBMITTED
+    entries carry, and nothing for an entry without a refund; appending to it adds to that."""
+    loaded = attrs.evolve(
+        paid_order(),
+        activity=(
+            _entry(ActivityKind.REFUND_REQUESTED, "rf_7", 1),
+            _entry(ActivityKind.REFUND_SUBMITTED, "rf_7", 2),
+            _entry(ActivityKind.REFUND_SUBMITTED, None, 3),
+        ),
+    )
+    assert loaded.submitted_refund_ids() == {RefundId("rf_7")}
+    other = attrs.evolve(paid_order(), activity=(_entry(ActivityKind.REFUND_SUBMITTED, "rf_6", 1),))
+    appended = other.with_activity(_entry(ActivityKind.REFUND_SUBMITTED, "rf_8", 2))
+    assert appended.submitted_refund_ids() == {RefundId("rf_6"), RefundId("rf_8")}
+
+
+# -- B1: refunds given as a list ---------------------------------------------------------------
+
+
+def test_refunds_given_as_a_list_are_read_afresh_each_time() -> None:
+    """B1, B5: a list of refunds may change between two questions, so it is summed anew each
+    time, under the policy given (NET_OF_FEES: 100.00 captured, 4.20 of fees)."""
+    order = paid_order()
+    assert order.payment is not None
+    refunds = [made(order, "rf_a", "10.00", R.SUCCEEDED, gateway_id="re_a")]
+    assert reserved_amount(refunds, order.currency) == usd("10.00")
+    net = refundable_balance(order.payment, refunds, FeePolicy.NET_OF_FEES)
+    assert net.refundable == usd("85.80")
+    refunds.append(made(order, "rf_b", "5.00", R.PENDING, gateway_id="re_b"))
+    assert reserved_amount(refunds, order.currency) == usd("15.00")
+    assert refundable_balance(order.payment, refunds, FeePolicy.NET_OF_FEES).refundable == (
+        usd("80.80")
+    )
+    assert refundable_balance(order.payment, refunds, FeePolicy.GROSS).refundable == usd("85.00")

@@ -576,3 +576,24 @@ def test_the_same_read_again_derives_the_status_with_the_policy_and_time_given()
             message="Order status changed from Partially Refunded to Refunded",
         ),
     )
+
+
+def test_a_read_given_as_a_list_or_a_generator_is_read_each_time() -> None:
+    """B4: a read given as a list may change between two reconciles (it is never taken as
+    already seen), and one given as a generator is read once, completely."""
+    order, local = with_local(R.SUCCEEDED, gateway_refund_id="re_1")
+    assert order.payment is not None
+    agrees = gateway_refund(order, "10.00", R.SUCCEEDED, gateway_id="re_1", local=local)
+    read = [agrees]
+    first = reconcile(order, order.payment, read, NET, at=T0)
+    assert first == order
+    read.append(gateway_refund(order, "5.00", R.PENDING, gateway_id="re_dash"))
+    second = reconcile(first, order.payment, read, NET, at=LATER)
+    assert [r.id for r in second.refunds] == ["rf_local", "rf_ext_re_dash"]
+
+    outside = gateway_refund(order, "5.00", R.PENDING, gateway_id="re_dash")
+    streamed = reconcile(order, order.payment, (r for r in (agrees, outside)), NET, at=LATER)
+    assert [(r.id, r.status, r.amount) for r in streamed.refunds] == [
+        ("rf_local", R.SUCCEEDED, usd("10.00")),
+        ("rf_ext_re_dash", R.PENDING, usd("5.00")),
+    ]
