@@ -57,6 +57,7 @@ def test_serve_prints_two_lines_serves_and_exits_0_when_stopped(
     assert out == ""  # the two lines and nothing else: no secret is ever printed
     assert "whsec_" not in err
     assert "Traceback" not in err
+    assert "most recent call first" not in err  # the stop did not hang (no stack dump)
 
 
 def test_serve_refuses_an_existing_database_unless_reset(tmp_path: Path) -> None:
