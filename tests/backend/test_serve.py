@@ -27,6 +27,19 @@ def _serve(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def _refused(*args: str) -> tuple[int, str]:
+    """Run serve.py expecting a refusal: its exit code and stderr. Should it start serving
+    instead, it is stopped, not left running, and the test fails."""
+    process = _serve(*args)
+    try:
+        _out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("serve.py started instead of refusing") from None
+    return process.returncode, err
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_serve_prints_two_lines_serves_and_exits_0_when_stopped(
     tmp_path: Path, stop: signal.Signals
@@ -64,9 +77,8 @@ def test_serve_refuses_an_existing_database_unless_reset(tmp_path: Path) -> None
     """The simulator keeps its state in memory only: an earlier run's database is refused."""
     database = tmp_path / "shop.sqlite"
     database.write_text("earlier run")
-    refused = _serve("--database", str(database))
-    _out, err = refused.communicate(timeout=60)
-    assert refused.returncode == 2
+    code, err = _refused("--database", str(database))
+    assert code == 2
     assert "--reset" in err
     assert database.read_text() == "earlier run"
 
@@ -76,15 +88,13 @@ def test_reset_deletes_only_an_sqlite_database(tmp_path: Path) -> None:
     file) is refused and left alone."""
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database")
-    refused = _serve("--database", str(notes), "--reset")
-    _out, err = refused.communicate(timeout=60)
-    assert refused.returncode == 2
+    code, err = _refused("--database", str(notes), "--reset")
+    assert code == 2
     assert "not an SQLite database" in err
     assert notes.read_text() == "not a database"
 
 
 def test_serve_binds_loopback_only(tmp_path: Path) -> None:
-    refused = _serve("--host", "0.0.0.0", "--database", str(tmp_path / "shop.sqlite"))
-    _out, err = refused.communicate(timeout=60)
-    assert refused.returncode == 2
+    code, err = _refused("--host", "0.0.0.0", "--database", str(tmp_path / "shop.sqlite"))
+    assert code == 2
     assert "loopback only" in err
