@@ -7,6 +7,7 @@ to its floor or baseline is printed in one table at the end of the run.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import statistics
 import subprocess
@@ -18,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks import _table
@@ -213,6 +213,33 @@ def test_quote_and_process_in_memory(benchmark: BenchmarkFixture) -> None:
 # ---------------------------------------------------------------------------- goal 3: history
 
 
+def _interleaved(
+    benchmark: BenchmarkFixture,
+    cases: dict[int, Callable[[], tuple[Any, ...]]],
+    run: Callable[..., object],
+    rounds: int,
+) -> dict[int, float]:
+    """The median time of ``run(*args)`` for each case, the cases timed in turn round by round
+    (a shared machine's load then weighs on all alike), each round on fresh state made by its
+    set-up (``cases[key]()``), which is not timed."""
+    times: dict[int, list[float]] = {key: [] for key in cases}
+    turns = itertools.cycle(cases)
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        key = next(turns)
+        return (key, cases[key]()), {}
+
+    def timed(key: int, call: tuple[Any, ...]) -> None:
+        start = time.perf_counter()
+        run(*call)
+        times[key].append(time.perf_counter() - start)
+
+    for make in cases.values():  # warm-up, not counted
+        run(*make())
+    benchmark.pedantic(timed, setup=setup, rounds=rounds * len(cases))
+    return {key: statistics.median(taken) for key, taken in times.items()}
+
+
 def _history_bench(
     benchmark: BenchmarkFixture,
     name: str,
@@ -221,25 +248,14 @@ def _history_bench(
     *,
     last_pending: bool = False,
 ) -> None:
-    """Goal 3: ``run`` on an order with one refund and on one with 1,000, the two interleaved
-    round by round (a shared machine's load then weighs on both alike), each round on fresh
-    state made by a set-up that is not timed; the row is the ratio of their medians."""
-    times: dict[int, list[float]] = {n: [] for n in HISTORIES}
-    sizes = itertools.cycle(HISTORIES)
-
-    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        refunds = next(sizes)
-        return (refunds, args(World(refunds=refunds, last_pending=last_pending))), {}
-
-    def timed(refunds: int, call: tuple[Any, ...]) -> None:
-        start = time.perf_counter()
-        run(*call)
-        times[refunds].append(time.perf_counter() - start)
-
-    for refunds in HISTORIES:  # warm-up, not counted
-        run(*args(World(refunds=refunds, last_pending=last_pending)))
-    benchmark.pedantic(timed, setup=setup, rounds=HISTORY_ROUNDS * len(HISTORIES))
-    one, many = (statistics.median(times[n]) for n in HISTORIES)
+    """Goal 3: ``run`` on an order with one refund and on one with 1,000, interleaved
+    (``_interleaved``); the row is the ratio of their medians."""
+    cases: dict[int, Callable[[], tuple[Any, ...]]] = {
+        n: functools.partial(lambda n: args(World(refunds=n, last_pending=last_pending)), n)
+        for n in HISTORIES
+    }
+    medians = _interleaved(benchmark, cases, run, HISTORY_ROUNDS)
+    one, many = (medians[n] for n in HISTORIES)
     _table.record(f"{name}, {HISTORIES[-1]:,} refunds", "1 refund", one, many, 2)
 
 
@@ -309,24 +325,17 @@ def _with_other_orders(world: World, others: int) -> World:
     return world
 
 
-@pytest.mark.parametrize("stored", [20, 5020])
-def test_apply_event_among_stored_orders(benchmark: BenchmarkFixture, stored: int) -> None:
-    """Goal 4: apply_event with that many orders stored: independent of the number."""
+def test_apply_event_among_stored_orders(benchmark: BenchmarkFixture) -> None:
+    """Goal 4: apply_event with 20 and with 5,020 orders stored (interleaved): independent of
+    the number."""
 
-    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+    def among(stored: int) -> tuple[Any, ...]:
         world = _with_other_orders(World(refunds=1, last_pending=True), stored - 1)
-        return (world.service, _pending_event(world)), {}
+        return (world.service, _pending_event(world))
 
-    median = _pedantic(benchmark, RefundService.apply_event, setup)
-    _table.MEDIANS[f"stored@{stored}"] = median
-    if stored > 20:
-        _table.record(
-            f"apply_event, {stored:,} stored orders",
-            "20 orders",
-            _table.MEDIANS["stored@20"],
-            median,
-            1.3,
-        )
+    cases = {n: functools.partial(among, n) for n in (20, 5020)}
+    medians = _interleaved(benchmark, cases, RefundService.apply_event, ROUNDS)
+    _table.record("apply_event, 5,020 stored orders", "20 orders", medians[20], medians[5020], 1.3)
 
 
 def _sync_all(service: RefundService, order_ids: list[OrderId]) -> None:
@@ -334,24 +343,34 @@ def _sync_all(service: RefundService, order_ids: list[OrderId]) -> None:
         service.sync(order_id)
 
 
-@pytest.mark.parametrize("orders", [1, 1000])
-def test_sync_of_many_orders(benchmark: BenchmarkFixture, orders: int) -> None:
-    """Goal 4: syncing that many orders (one refund each); per order, at most 1.3x one."""
+def _sync_worlds(worlds: list[tuple[RefundService, list[OrderId]]]) -> None:
+    for service, order_ids in worlds:
+        _sync_all(service, order_ids)
 
-    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-        world = World(orders=orders, refunds=1)
-        return (world.service, [OrderId(f"o-{n}") for n in range(orders)]), {}
 
-    per_order = _pedantic(benchmark, _sync_all, setup, rounds=3 if orders > 1 else ROUNDS) / orders
-    _table.MEDIANS[f"sync-orders@{orders}"] = per_order
-    if orders > 1:
-        _table.record(
-            f"sync of {orders:,} orders, per order",
-            "1 order",
-            _table.MEDIANS["sync-orders@1"],
-            per_order,
-            1.3,
-        )
+SINGLE_WORLDS = 10
+
+
+def test_sync_of_many_orders(benchmark: BenchmarkFixture) -> None:
+    """Goal 4: syncing 1,000 orders (one refund each) in one world, against syncing the one
+    order of each of 10 worlds (interleaved, 5 rounds each); per order, at most 1.3x."""
+
+    def worlds(count: int, orders: int) -> tuple[Any, ...]:
+        made = [World(orders=orders, refunds=1) for _ in range(count)]
+        return ([(w.service, [OrderId(f"o-{n}") for n in range(orders)]) for w in made],)
+
+    cases = {
+        1: functools.partial(worlds, SINGLE_WORLDS, 1),
+        1000: functools.partial(worlds, 1, 1000),
+    }
+    medians = _interleaved(benchmark, cases, _sync_worlds, 5)
+    _table.record(
+        "sync of 1,000 orders, per order",
+        "1 order",
+        medians[1] / SINGLE_WORLDS,
+        medians[1000] / 1000,
+        1.3,
+    )
 
 
 # ---------------------------------------------------------------------------- goal 5: import
