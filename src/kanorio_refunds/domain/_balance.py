@@ -8,6 +8,7 @@ from typing import Final
 
 import attrs
 
+from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, stripe_step, total
 from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
@@ -98,13 +99,11 @@ def refundable_balance(
     if known is not None and known[0] is payment and known[1] is refunds:
         return known[2]
     breakdown = _breakdown(payment, refunds, policy)
-    if len(_BREAKDOWNS) >= _MAX_BREAKDOWNS:
-        del _BREAKDOWNS[next(iter(_BREAKDOWNS))]  # the oldest
-    _BREAKDOWNS[key] = (payment, refunds, breakdown)
+    remember(_BREAKDOWNS, key, (payment, refunds, breakdown), _MAX_BREAKDOWNS)  # oldest goes
     return breakdown
 
 
-_MAX_BREAKDOWNS: Final = 256
+_MAX_BREAKDOWNS: Final = 4096  # as the refunds indexes (domain/_order.py)
 _BREAKDOWNS: dict[
     tuple[int, int, FeePolicy], tuple[PaymentRecord, tuple[Refund, ...], BalanceBreakdown]
 ] = {}

@@ -9,6 +9,7 @@ from typing import Final
 import attrs
 
 from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId, SiteId
+from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import Refund, RefundStatus
@@ -259,7 +260,9 @@ class _Index:
         self.confirmed_by: tuple[GatewayRefund, ...] | None = None
 
 
-_MAX_INDEXES: Final = 256
+# Enough for a sweep of a few thousand orders (sync of every order, a Transactions page) to
+# find each order's index again (issue 10, goal 4); each entry holds one order's refunds.
+_MAX_INDEXES: Final = 4096
 _INDEXES: dict[int, _Index] = {}
 
 
@@ -360,11 +363,8 @@ def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund
 
 
 def _remember(index: _Index) -> _Index:
-    if len(_INDEXES) >= _MAX_INDEXES:
-        # Bounded memory: the oldest goes (rebuilt on its next use, should it have one).
-        del _INDEXES[next(iter(_INDEXES))]
-    _INDEXES[id(index.refunds)] = index
-    return index
+    # Bounded memory: the oldest goes (rebuilt on its next use, should it have one).
+    return remember(_INDEXES, id(index.refunds), index, _MAX_INDEXES)
 
 
 # ``Order.submitted_refund_ids`` per activity tuple, like the refunds index (issue 10: the
@@ -391,6 +391,4 @@ def _derive_submitted(
 
 
 def _remember_submitted(activity: tuple[ActivityEntry, ...], ids: frozenset[RefundId]) -> None:
-    if len(_SUBMITTED) >= _MAX_INDEXES:
-        del _SUBMITTED[next(iter(_SUBMITTED))]
-    _SUBMITTED[id(activity)] = (activity, ids)
+    remember(_SUBMITTED, id(activity), (activity, ids), _MAX_INDEXES)
