@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
+import pytest
 
 from kanorio_refunds.domain._balance import FeePolicy, refundable_balance, reserved_amount
 from kanorio_refunds.domain._ids import GatewayRefundId, QuoteId, RefundId
@@ -18,6 +19,7 @@ from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order
 from kanorio_refunds.domain._reconcile import match_refund
 from kanorio_refunds.domain._refund import Refund, RefundStatus
+from kanorio_refunds.errors import CurrencyMismatch
 from kanorio_refunds.testing import T0, gateway_refund, paid_order, refund
 
 R = RefundStatus
@@ -212,6 +214,20 @@ def test_the_reserved_sum_is_in_the_currency_asked_for() -> None:
     nothing = paid_order().refunds
     assert reserved_amount(nothing, usd("0").currency) == usd("0.00")
     assert reserved_amount(nothing, Money.zero("EUR").currency) == Money.zero("EUR")
+
+
+def test_a_refund_in_another_currency_is_refused_in_the_sum_once_known() -> None:
+    """B1, M4: a refund in another currency added after the sum was known in the order's
+    currency makes the sum refuse with currency_mismatch, as it does on a first sum."""
+    order = paid_order()
+    order = order.with_refund(made(order, "rf_a", "10.00", R.SUCCEEDED, gateway_id="re_a"))
+    assert reserved(order) == usd("10.00")
+    odd = attrs.evolve(
+        made(order, "rf_b", "10.00", R.SUCCEEDED, gateway_id="re_b"),
+        amount=Money.parse("10.00", "EUR"),
+    )
+    with pytest.raises(CurrencyMismatch):
+        reserved(order.with_refund(odd))
 
 
 # -- L1, F3: what the timeline says was submitted --------------------------------------------------
