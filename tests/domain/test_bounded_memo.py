@@ -1,0 +1,51 @@
+"""The bound of the domain's memos (issue 10; L7: the cost of a use case does not grow with
+what the process saw before): ``_memo.remember`` as the refunds indexes, submitted refunds and
+balances use it. The threaded cases are in tests/test_memo.py; these are the ones mutation
+testing runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kanorio_refunds.domain._memo import remember
+
+
+def test_a_full_memo_drops_its_oldest_entries_down_to_the_limit() -> None:
+    """L7: storing into a memo holding ``limit`` entries drops the oldest first, keeps exactly
+    ``limit`` entries and stores and returns the value; under the limit nothing is dropped."""
+    memo = {1: "a", 2: "b", 3: "c"}
+    assert remember(memo, 4, "d", 3) == "d"
+    assert list(memo.items()) == [(2, "b"), (3, "c"), (4, "d")]
+    assert remember(memo, 5, "e", 5) == "e"
+    assert list(memo.items()) == [(2, "b"), (3, "c"), (4, "d"), (5, "e")]
+    over = {n: str(n) for n in range(6)}
+    remember(over, 9, "9", 2)
+    assert over == {5: "5", 9: "9"}
+
+
+class _DroppedMeanwhile(dict[int, str]):
+    """A memo whose oldest entry another thread drops just after we looked at it."""
+
+    def __iter__(self) -> Iterator[int]:
+        keys = list(super().__iter__())
+        if keys:
+            super().__delitem__(keys[0])
+        return iter(keys)
+
+
+class _ChangedDuringIteration(dict[int, str]):
+    """A memo another thread resizes while we look at its oldest key."""
+
+    def __iter__(self) -> Iterator[int]:
+        raise RuntimeError("dictionary changed size during iteration")
+
+
+def test_a_memo_changed_by_another_thread_still_takes_the_value() -> None:
+    """L7: an oldest entry another thread dropped meanwhile, or a memo resized under us, is no
+    error: the value is stored and returned (the oldest goes on a later call)."""
+    dropped = _DroppedMeanwhile({1: "a", 2: "b"})
+    assert remember(dropped, 3, "c", 2) == "c"
+    assert dropped[3] == "c"
+    changed = _ChangedDuringIteration({1: "a", 2: "b"})
+    assert remember(changed, 3, "c", 2) == "c"
+    assert dict(changed.items()) == {1: "a", 2: "b", 3: "c"}
