@@ -138,3 +138,71 @@ def test_a_fault_on_a_page_still_fails_the_read() -> None:
     with pytest.raises(GatewayUnavailable):
         world.gateway.fetch_payment(world.intent, None)
     assert len(world.gateway.fetch_payment(world.intent, None).refunds) == 250
+
+
+def test_a_gateway_pointed_at_another_simulator_reads_that_one() -> None:
+    """L6: what the gateway kept belongs to one simulator; a new one hands out the same ids."""
+
+    def world(status: str) -> tuple[FakeStripe, Any]:
+        model = FakeStripe(default_refund_status=status)
+        pi = model.create_payment(10_000, "usd", stripe_fee=320)["id"]
+        model.create_refund({"payment_intent": pi, "amount": 1000})
+        return model, pi
+
+    first, pi = world("succeeded")
+    gateway = FakeStripeGateway(first)
+    assert [r.status for r in gateway.fetch_payment(pi, None).refunds] == [RefundStatus.SUCCEEDED]
+    second, pi2 = world("pending")
+    gateway.stripe = second
+    assert [r.status for r in gateway.fetch_payment(pi2, None).refunds] == [RefundStatus.PENDING]
+
+
+def test_an_older_parse_by_another_thread_never_hides_a_late_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """L6: thread B renders refund x before Stripe fails it and parses it slowly; thread A
+    reads after the failure. Every later read says FAILED (before the fix B's older parse
+    replaced A's and was kept under the new revision)."""
+    import threading
+
+    import kanorio_refunds.testing.fake_stripe._gateway as gateway_module
+
+    model = FakeStripe()
+    pi = model.create_payment(10_000, "usd", stripe_fee=320)["id"]
+    y = model.create_refund({"payment_intent": pi, "amount": 1000})["id"]
+    x = model.create_refund({"payment_intent": pi, "amount": 2000})["id"]
+    gateway = FakeStripeGateway(model)
+    gateway.fetch_payment(pi, None)
+    model.set_refund_status(x, "requires_action")
+    b_parsing, go_b, b_done = threading.Event(), threading.Event(), threading.Event()
+    real_parse = gateway_module.parse_refund
+
+    def parse(obj: Any) -> Any:
+        name = threading.current_thread().name
+        if name == "B" and obj["id"] == x:
+            b_parsing.set()
+            go_b.wait(2)  # B holds a rendering of x from before the failure
+        if name == "A" and obj["id"] == y:
+            go_b.set()
+            b_done.wait(2)
+        return real_parse(obj)
+
+    monkeypatch.setattr(gateway_module, "parse_refund", parse)
+
+    def read_b() -> None:
+        gateway.fetch_payment(pi, None)
+        b_done.set()
+
+    b = threading.Thread(target=read_b, name="B")
+    b.start()
+    assert b_parsing.wait(5)
+    model.set_refund_status(x, "failed", failure_reason="lost_or_stolen_card")
+    model.set_refund_status(y, "failed")
+    a = threading.Thread(target=lambda: gateway.fetch_payment(pi, None), name="A")
+    a.start()
+    a.join(10)
+    b.join(10)
+    monkeypatch.setattr(gateway_module, "parse_refund", real_parse)
+    for _ in range(2):
+        statuses = {r.id: r.status for r in gateway.fetch_payment(pi, None).refunds}
+        assert statuses[x] is RefundStatus.FAILED

@@ -143,7 +143,11 @@ def _tamper(model: FakeStripe, object_id: str, **fields: Any) -> None:
     """Change a stored Stripe object behind the model's back: data Stripe would never send, but
     of a type the OpenAPI schema allows, so an HTTP transport serves it. The simulator has no
     public way to store impossible data (on purpose), hence its private store."""
-    model._objects[object_id].update(fields)
+    with model._lock:
+        stored = model._objects[object_id]
+        stored.update(fields)
+        if stored.get("object") == "refund":
+            model._revised(stored)  # so a reader that keeps what it parsed reads it again
 
 
 def _tamper_txn(model: FakeStripe, order: Order, **fields: Any) -> None:

@@ -8,6 +8,7 @@ the two gateways agree by construction; the shipped ``PaymentGatewayContract`` c
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -71,8 +72,13 @@ class FakeStripeGateway:
         # The refunds read (issue 10, ``_kept_refunds``): each parsed refund with the revision
         # it was read at, and per charge the last tuple handed out with the charge's revision
         # and the ids it lists.
+        # Kept for one simulator (``stripe`` is a public attribute a test may point elsewhere),
+        # and filled under a lock: a host's threads share the gateway, and one thread's older
+        # parse must not replace another's newer one.
         self._parsed: dict[str, tuple[int, GatewayRefund]] = {}
         self._reads: dict[str, tuple[int, tuple[str, ...], tuple[GatewayRefund, ...]]] = {}
+        self._kept_for: FakeStripe | None = None
+        self._kept_lock = threading.Lock()
 
     @property
     def refund_application_fee(self) -> bool:
@@ -153,21 +159,32 @@ class FakeStripeGateway:
             ids += _call(
                 functools.partial(stripe.older_refund_ids, charge=charge_id, starting_after=ids[-1])
             )
-        revision = stripe.refunds_revision(charge_id)
         listed = tuple(ids)
-        kept = self._reads.get(charge_id)
-        if kept is not None and kept[0] == revision and kept[1] == listed:
-            return kept[2]
-        parsed = self._parsed
-        revisions = stripe.refund_revisions(listed)
-        stale = [
-            i for i, rev in zip(listed, revisions, strict=True) if parsed.get(i, _NONE)[0] != rev
-        ]
-        for rev, obj in stripe.rendered_refunds(stale):
-            parsed[obj["id"]] = (rev, parse_refund(obj))
-        refunds = tuple(sorted((parsed[i][1] for i in listed), key=lambda r: (r.created_at, r.id)))
-        self._reads[charge_id] = (revision, listed, refunds)
-        return refunds
+        with self._kept_lock:
+            if self._kept_for is not stripe:  # another simulator: nothing kept applies to it
+                self._parsed.clear()
+                self._reads.clear()
+                self._kept_for = stripe
+            # The charge's revision is read before its refunds: a change after this point
+            # gives the next read a new revision, so what is stored is never newer than its key.
+            revision = stripe.refunds_revision(charge_id)
+            kept = self._reads.get(charge_id)
+            if kept is not None and kept[0] == revision and kept[1] == listed:
+                return kept[2]
+            parsed = self._parsed
+            revisions = stripe.refund_revisions(listed)
+            stale = [
+                i
+                for i, rev in zip(listed, revisions, strict=True)
+                if parsed.get(i, _NONE)[0] != rev
+            ]
+            for rev, obj in stripe.rendered_refunds(stale):
+                parsed[obj["id"]] = (rev, parse_refund(obj))
+            refunds = tuple(
+                sorted((parsed[i][1] for i in listed), key=lambda r: (r.created_at, r.id))
+            )
+            self._reads[charge_id] = (revision, listed, refunds)
+            return refunds
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds with the request's idempotency key."""
