@@ -243,3 +243,64 @@ def test_submitting_refunds_follow_every_change() -> None:
     o = o.with_refund(back)
     assert [r.id for r in o.submitting_refunds()] == ["rf_1", "rf_2", "rf_4"]
     assert o.submitting_refunds() == scanned(attrs.evolve(o, refunds=tuple(list(o.refunds))))
+
+
+# ----------------------------------------------------------------- review of issue 10
+
+
+def _base_order() -> Order:
+    from kanorio_refunds.testing import paid_order
+
+    return paid_order()
+
+
+def test_a_subclass_of_order_keeps_its_own_fields_through_changes() -> None:
+    """L4: the fast path of Order's changes is for Order itself; a host's subclass keeps its
+    fields (before: reset to their defaults, or a TypeError for a required one)."""
+
+    @attrs.frozen
+    class Tagged(Order):
+        channel: str = "web"
+
+    @attrs.frozen
+    class Audited(Order):
+        audited_by: str = attrs.field(kw_only=True)
+
+    from kanorio_refunds.testing import refund
+
+    base = _base_order()
+    fields = {f.name: getattr(base, f.name) for f in attrs.fields(Order)}
+    tagged = Tagged(**fields, channel="pos")
+    assert tagged.with_refund(refund(tagged, "10.00")).channel == "pos"
+    assert tagged.with_status(OrderStatus.PAID).channel == "pos"
+    audited = Audited(**fields, audited_by="ops")
+    assert audited.with_status(OrderStatus.PAID).audited_by == "ops"
+
+
+def test_arithmetic_of_an_int_subclass_giving_no_int_is_refused() -> None:
+    """M1: amounts are ints, also when an int subclass's arithmetic answers otherwise."""
+    from decimal import Decimal
+
+    from kanorio_refunds.errors import InvalidAmount
+
+    class Cents(int):
+        def __add__(self, other: object) -> Decimal:  # type: ignore[override]
+            return Decimal(int(self) + int(other)) / 1  # type: ignore[call-overload]
+
+    usd = Currency.of("USD")
+    with pytest.raises(InvalidAmount):
+        _ = Money(Cents(150), usd) + Money(1, usd)
+
+
+def test_refunds_given_as_a_list_changed_in_place_are_read_afresh() -> None:
+    """L5: only tuples are remembered; a list a host's repository changes in place is
+    scanned again (before: the first scan's answer was kept)."""
+    from kanorio_refunds.testing import refund
+
+    base = _base_order()
+    first = refund(base, "10.00", RefundStatus.SUCCEEDED, refund_id="rf_1")
+    refunds = [first]
+    order = attrs.evolve(base, refunds=refunds)
+    assert order.submitting_refunds() == ()
+    refunds.append(refund(order, "20.00", RefundStatus.SUBMITTING, refund_id="rf_2"))
+    assert [r.id for r in order.submitting_refunds()] == ["rf_2"]

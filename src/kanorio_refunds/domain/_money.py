@@ -342,7 +342,10 @@ class Money:
 
 def _of_int(minor: int, currency: Currency) -> Money:
     """``Money(minor, currency)`` without the M1 check, for results of arithmetic on the
-    ``minor`` of Money values, which are ints already (issue 10: the hot paths build many)."""
+    ``minor`` of Money values, which are ints already (issue 10: the hot paths build many).
+    An ``int`` subclass's arithmetic may give anything: that result is checked as usual."""
+    if type(minor) is not int:
+        return Money(minor, currency)
     money = object.__new__(Money)
     # Money is frozen: its own __setattr__ refuses, as attrs' generated __init__ works around.
     object.__setattr__(money, "minor", minor)

@@ -203,8 +203,16 @@ def _changed(
     activity: tuple[ActivityEntry, ...] | None = None,
 ) -> Order:
     """``attrs.evolve(order, ...)`` for the fields ``Order``'s own methods change, without its
-    introspection on every call (issue 10: several per use case)."""
-    return type(order)(
+    introspection on every call (issue 10: several per use case). A subclass of ``Order``
+    (a host's, with fields of its own) gets ``attrs.evolve``, which keeps them."""
+    if type(order) is not Order:
+        return attrs.evolve(
+            order,
+            status=order.status if status is None else status,
+            refunds=order.refunds if refunds is None else refunds,
+            activity=order.activity if activity is None else activity,
+        )
+    return Order(
         order.id,
         order.site_id,
         order.total,
@@ -363,6 +371,8 @@ def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund
 
 
 def _remember(index: _Index) -> _Index:
+    if type(index.refunds) is not tuple:
+        return index  # a list (or other sequence) may change in place: never remembered
     # Bounded memory: the oldest goes (rebuilt on its next use, should it have one).
     return remember(_INDEXES, id(index.refunds), index, _MAX_INDEXES)
 
@@ -391,4 +401,5 @@ def _derive_submitted(
 
 
 def _remember_submitted(activity: tuple[ActivityEntry, ...], ids: frozenset[RefundId]) -> None:
-    remember(_SUBMITTED, id(activity), (activity, ids), _MAX_INDEXES)
+    if type(activity) is tuple:  # a list may change in place: never remembered
+        remember(_SUBMITTED, id(activity), (activity, ids), _MAX_INDEXES)
