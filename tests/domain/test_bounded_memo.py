@@ -1,10 +1,11 @@
 """The bound of the domain's memos (issue 10; L7: the cost of a use case does not grow with
 what the process saw before): ``_memo.remember`` as the refunds indexes, submitted refunds and
-balances use it. The threaded cases are in tests/test_memo.py; these are the ones mutation
-testing runs."""
+balances use it. A host's threads share the memos: another thread's change between looking at
+the oldest entry and dropping it must not fail a request."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 from kanorio_refunds.domain._memo import remember
@@ -49,3 +50,25 @@ def test_a_memo_changed_by_another_thread_still_takes_the_value() -> None:
     changed = _ChangedDuringIteration({1: "a", 2: "b"})
     assert remember(changed, 3, "c", 2) == "c"
     assert dict(changed.items()) == {1: "a", 2: "b", 3: "c"}
+
+
+def test_threads_sharing_a_memo_never_fail() -> None:
+    """L7: eight threads filling one small memo at once (the first version's oldest-entry drop
+    raised KeyError in the threaded state machine)."""
+    memo: dict[int, int] = {}
+    failures: list[BaseException] = []
+
+    def fill(base: int) -> None:
+        try:
+            for n in range(20_000):
+                remember(memo, base + n, n, 8)
+        except BaseException as e:  # any escape is the failure looked for
+            failures.append(e)
+
+    threads = [threading.Thread(target=fill, args=(k * 100_000,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(memo) <= 8 + len(threads)
