@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,11 +34,11 @@ from kanorio_refunds.adapters._stripe_json import (
 )
 from kanorio_refunds.adapters.stripe import STRIPE_API_VERSION, StripeGateway
 from kanorio_refunds.domain._events import EventKind
-from kanorio_refunds.domain._ids import PaymentIntentId, RefundId
+from kanorio_refunds.domain._ids import PaymentIntentId
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._order import Order
-from kanorio_refunds.domain._payment import RefundRequest, idempotency_key_for, refund_metadata
-from kanorio_refunds.domain._refund import RefundReason, RefundStatus
+from kanorio_refunds.domain._payment import RefundRequest
+from kanorio_refunds.domain._refund import RefundStatus
 from kanorio_refunds.errors import (
     GatewayMisconfigured,
     GatewayProtocolError,
@@ -57,21 +57,9 @@ from kanorio_refunds.testing.stripe_http import (
     validate_object,
 )
 
+from .stripe_world import request_for
+
 SECRET_KEY = "sk_test_51KanorioSecretKeyThatMustNeverBeShown0123456789"
-
-
-@pytest.fixture
-def model() -> FakeStripe:
-    return FakeStripe()
-
-
-@pytest.fixture
-def transports() -> Iterator[list[FakeStripeHTTPClient]]:
-    """Transports made by a test; each must have seen only on-spec traffic."""
-    made: list[FakeStripeHTTPClient] = []
-    yield made
-    for transport in made:
-        transport.assert_no_violations()
 
 
 def _gateway(
@@ -93,20 +81,6 @@ def _order(model: FakeStripe, total: str = "100.00") -> Order:
         site_id="shop-1",
         total=Money.parse(total, "USD"),
         stripe_fee=Money.parse("3.20", "USD"),
-    )
-
-
-def _request(order: Order, amount: str = "10.00", refund_id: str = "rf_1") -> RefundRequest:
-    assert order.payment is not None
-    rid = RefundId(refund_id)
-    reason = RefundReason.CUSTOMER_REQUEST
-    return RefundRequest(
-        payment_intent_id=order.payment.payment_intent_id,
-        charge_id=order.payment.charge_id,
-        amount=Money.parse(amount, "USD"),
-        reason=reason,
-        idempotency_key=idempotency_key_for(rid),
-        metadata=refund_metadata(order.id, rid, reason, "notes"),
     )
 
 
@@ -278,7 +252,7 @@ def test_what_goes_on_the_wire(model: FakeStripe, transports: list[FakeStripeHTT
     order = _order(model)
 
     gateway.fetch_payment(_pi(order), None)
-    gateway.create_refund(_request(order))
+    gateway.create_refund(request_for(order))
 
     read, create = transport.requests
     assert (read.operation, read.params) == (
@@ -327,7 +301,7 @@ def test_connect_refund_options_are_sent_only_when_set(
     gateway, transport = _gateway(model, transports, **options)
     order = _order(model)
 
-    gateway.create_refund(_request(order))
+    gateway.create_refund(request_for(order))
 
     (create,) = transport.requests_to("POST /v1/refunds")
     connect = {
@@ -388,7 +362,7 @@ def test_connect_account_is_sent_on_every_request_and_page(
     for i in range(101):
         model.create_refund({"payment_intent": _pi(order), "amount": 1}, idempotency_key=f"k{i}")
 
-    gateway.create_refund(_request(order))
+    gateway.create_refund(request_for(order))
     snapshot = gateway.fetch_payment(_pi(order), None)
 
     assert len(snapshot.refunds) == 102
@@ -423,7 +397,7 @@ def test_sdk_retries_reuse_the_idempotency_key(
     order = _order(model)
     model.inject_fault(Fault.CONNECTION_ERROR)
 
-    refund = gateway.create_refund(_request(order))
+    refund = gateway.create_refund(request_for(order))
 
     posts = transport.requests_to("POST /v1/refunds")
     assert [p.outcome for p in posts] == ["connection_error", "200"]
@@ -441,7 +415,7 @@ def test_a_retried_timeout_replays_the_created_refund(
     order = _order(model)
     model.inject_fault(Fault.TIMEOUT_AFTER_CREATE)
 
-    refund = gateway.create_refund(_request(order))
+    refund = gateway.create_refund(request_for(order))
 
     assert [p.outcome for p in transport.requests_to("POST /v1/refunds")] == ["timeout", "200"]
     assert model.requests[-1].idempotent_replayed is True
@@ -458,7 +432,7 @@ def test_retries_give_up_as_unavailable(
     model.inject_fault(Fault.SERVER_ERROR, times=3)
 
     with pytest.raises(GatewayUnavailable):
-        gateway.create_refund(_request(order))
+        gateway.create_refund(request_for(order))
 
     posts = transport.requests_to("POST /v1/refunds")
     assert [p.outcome for p in posts] == ["500", "500", "500"]
@@ -476,7 +450,7 @@ def test_the_gateways_retry_setting_wins_over_the_clients(
     model.inject_fault(Fault.SERVER_ERROR)
 
     with pytest.raises(GatewayUnavailable):
-        gateway.create_refund(_request(order))
+        gateway.create_refund(request_for(order))
 
     assert len(transport.requests_to("POST /v1/refunds")) == 1
 
@@ -612,7 +586,7 @@ def test_every_sdk_error_becomes_ours(
     def act() -> object:
         if call == "fetch":
             return gateway.fetch_payment(_pi(order), None)
-        return gateway.create_refund(_request(order))
+        return gateway.create_refund(request_for(order))
 
     with pytest.raises(RefundError) as info:
         act()
@@ -647,7 +621,7 @@ def test_connection_errors_on_create_are_unknown_outcomes(
     model.inject_fault(Fault.TIMEOUT_AFTER_CREATE)
 
     with pytest.raises(GatewayUnavailable) as info:
-        gateway.create_refund(_request(order))
+        gateway.create_refund(request_for(order))
 
     assert "outcome unknown" in info.value.message
     assert info.value.refund_id == "rf_1"
@@ -667,9 +641,9 @@ def test_a_mangled_answer_after_stripe_acted_is_unknown_not_rejected(
     transport.inject_http_response(status, body, operation="POST /v1/refunds", after_model=True)
 
     with pytest.raises(GatewayUnavailable):
-        gateway.create_refund(_request(order))
+        gateway.create_refund(request_for(order))
     created = model.refunds_of(_pi(order))
-    again = gateway.create_refund(_request(order))
+    again = gateway.create_refund(request_for(order))
 
     assert len(created) == 1
     assert again.id == created[0]["id"]
