@@ -40,10 +40,12 @@ _DECIMAL_MARK = {"en_US": ".", "ja_JP": ".", "de_CH": ".", "de_DE": ",", "fr_FR"
     ],
 )
 def test_written_out_examples(amount: str, currency: str, locale: str, shown: str) -> None:
+    """M3: each currency shown with its ISO 4217 decimals, as the locale writes it."""
     assert format_money(Money.parse(amount, currency), locale) == shown
 
 
 def test_negative_amounts_keep_their_sign() -> None:
+    """M3: a negative amount keeps its sign and its decimals."""
     assert format_money(-Money.parse("5.12", "USD"), "en_US") == "-$5.12"
     assert format_money(-Money.parse("5.120", "KWD"), "en_US") == "-KWD\u00a05.120"
 
@@ -110,15 +112,18 @@ def test_amounts_in_the_librarys_sentences_are_shown_as_format_money_shows_them(
     ],
 )
 def test_localize_amounts_examples(text: str, locale: str, shown: str) -> None:
+    """M3: amounts in sentences localised; other text left alone."""
     assert localize_amounts(text, locale) == shown
 
 
 def test_localize_amounts_refuses_an_unknown_locale() -> None:
+    """M3: an unknown locale is refused with a code, nothing shown."""
     with pytest.raises(UnknownLocale):
         localize_amounts("20.00 USD", "xx_YY")
 
 
 def test_locales_are_read_leniently_and_refused_with_a_code() -> None:
+    """M3: "de-de" is de_DE; a non-locale is refused with a code."""
     assert locale_name("de-de") == "de_DE"
     assert format_money(Money.parse("1", "USD"), "de-DE") == "1,00\u00a0$"
     for bad in ("xx_YY", "", "en_US; rm -rf /", "a" * 100):
@@ -129,6 +134,7 @@ def test_locales_are_read_leniently_and_refused_with_a_code() -> None:
 
 
 def test_only_money_is_formatted() -> None:
+    """M1: only Money is formatted (a Decimal is no amount of a currency)."""
     with pytest.raises(TypeError):
         format_money(Decimal("1.00"), "en_US")  # type: ignore[arg-type]
 

@@ -255,8 +255,8 @@ def _base_order() -> Order:
 
 
 def test_a_subclass_of_order_keeps_its_own_fields_through_changes() -> None:
-    """L4: the fast path of Order's changes is for Order itself; a host's subclass keeps its
-    fields (before: reset to their defaults, or a TypeError for a required one)."""
+    """Issue 10, no evolve: the fast path of Order's changes is for Order itself; a host's subclass
+    keeps its fields (before: reset to their defaults, or a TypeError for a required one)."""
 
     @attrs.frozen
     class Tagged(Order):
@@ -293,7 +293,7 @@ def test_arithmetic_of_an_int_subclass_giving_no_int_is_refused() -> None:
 
 
 def test_refunds_given_as_a_list_changed_in_place_are_read_afresh() -> None:
-    """L5: only tuples are remembered; a list a host's repository changes in place is
+    """Issue 10, memos: only tuples are remembered; a list a host's repository changes in place is
     scanned again (before: the first scan's answer was kept)."""
     from kanorio_refunds.testing import refund
 

@@ -62,6 +62,7 @@ def test_a_wrong_signature_is_a_400_with_its_code(shop: Shop) -> None:
 
 
 def test_a_signed_body_that_is_no_event_is_a_400(shop: Shop) -> None:
+    """P1: a validly signed body that is no Stripe event is refused (400, with its code)."""
     signed = sign_webhook(b'{"not": "an event"}', WEBHOOK_SECRET, timestamp=shop.clock.now())
     answer = shop.app.test_client().post(
         "/stripe/webhook", data=signed.payload, headers=signed.headers
@@ -71,6 +72,7 @@ def test_a_signed_body_that_is_no_event_is_a_400(shop: Shop) -> None:
 
 
 def test_an_event_of_a_type_not_followed_is_a_200(shop: Shop) -> None:
+    """L5: a signed event of a type the library does not follow is acknowledged, nothing changed."""
     body = json.dumps(
         {
             "id": "evt_1",

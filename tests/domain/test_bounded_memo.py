@@ -12,8 +12,9 @@ from kanorio_refunds.domain._memo import remember
 
 
 def test_a_full_memo_drops_its_oldest_entries_down_to_the_limit() -> None:
-    """L7: storing into a memo holding ``limit`` entries drops the oldest first, keeps exactly
-    ``limit`` entries and stores and returns the value; under the limit nothing is dropped."""
+    """B1: the memos behind the balance (issue 10): storing into a memo holding ``limit`` entries
+    drops the oldest first, keeps exactly ``limit`` entries and stores and returns the value; under
+    the limit nothing is dropped."""
     memo = {1: "a", 2: "b", 3: "c"}
     assert remember(memo, 4, "d", 3) == "d"
     assert list(memo.items()) == [(2, "b"), (3, "c"), (4, "d")]
@@ -42,8 +43,9 @@ class _ChangedDuringIteration(dict[int, str]):
 
 
 def test_a_memo_changed_by_another_thread_still_takes_the_value() -> None:
-    """L7: an oldest entry another thread dropped meanwhile, or a memo resized under us, is no
-    error: the value is stored and returned (the oldest goes on a later call)."""
+    """B1: the memos behind the balance (issue 10): an oldest entry another thread dropped
+    meanwhile, or a memo resized under us, is no error: the value is stored and returned (the oldest
+    goes on a later call)."""
     dropped = _DroppedMeanwhile({1: "a", 2: "b"})
     assert remember(dropped, 3, "c", 2) == "c"
     assert dropped[3] == "c"
@@ -53,8 +55,8 @@ def test_a_memo_changed_by_another_thread_still_takes_the_value() -> None:
 
 
 def test_threads_sharing_a_memo_never_fail() -> None:
-    """L7: eight threads filling one small memo at once (the first version's oldest-entry drop
-    raised KeyError in the threaded state machine)."""
+    """B1: the memos behind the balance (issue 10): eight threads filling one small memo at once
+    (the first version's oldest-entry drop raised KeyError in the threaded state machine)."""
     memo: dict[int, int] = {}
     failures: list[BaseException] = []
 
