@@ -206,3 +206,94 @@ def test_an_older_parse_by_another_thread_never_hides_a_late_failure(
     for _ in range(2):
         statuses = {r.id: r.status for r in gateway.fetch_payment(pi, None).refunds}
         assert statuses[x] is RefundStatus.FAILED
+
+
+def _read_and_plain(world: World) -> tuple[Any, Any, list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """The gateway's read and a plain read (``Proxy``), and the requests each made."""
+    plain = FakeStripeGateway(cast(FakeStripe, Proxy(world.stripe)))
+    before = len(world.stripe.requests)
+    kept = world.gateway.fetch_payment(world.intent, None)
+    middle = len(world.stripe.requests)
+    read = plain.fetch_payment(world.intent, None)
+    made = [(r.operation, r.params) for r in world.stripe.requests[before:middle]]
+    plain_made = [(r.operation, r.params) for r in world.stripe.requests[middle:]]
+    return kept, read, made, plain_made
+
+
+def test_an_unchanged_payment_is_the_same_answer_from_the_same_request() -> None:
+    """B4, issue 10: with nothing changed at Stripe a second read hands back the very same
+    live payment, still from one logged retrieve with the plain read's parameters."""
+    world = World(3)
+    first = world.gateway.fetch_payment(world.intent, None)
+    kept, read, made, plain_made = _read_and_plain(world)
+    assert kept is first
+    assert kept == read
+    assert made == plain_made
+    assert [operation for operation, _ in made] == ["retrieve_payment_intent"]
+
+
+def test_a_kept_payment_still_fails_as_the_request_would() -> None:
+    """L2: a fault injected into the retrieve fails a read that would have been answered from
+    what was kept, and is logged as that request; the next read answers again."""
+    world = World(1)
+    first = world.gateway.fetch_payment(world.intent, None)
+    world.stripe.inject_fault(Fault.SERVER_ERROR, operation="retrieve_payment_intent")
+    before = len(world.stripe.requests)
+    with pytest.raises(GatewayUnavailable):
+        world.gateway.fetch_payment(world.intent, None)
+    assert [(r.operation, r.http_status) for r in world.stripe.requests[before:]] == [
+        ("retrieve_payment_intent", 500)
+    ]
+    assert world.gateway.fetch_payment(world.intent, None) is first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "refund fails",
+        "refund made",
+        "dispute opened",
+        "dispute closed",
+        "charge tampered",
+        "another payment",
+    ],
+)
+def test_every_change_at_stripe_is_read_again(change: str) -> None:
+    """B4, L6, E5: after any change to what Stripe stores, the read equals a plain read of every
+    object again, with the same requests (a disputed charge adds its disputes listing)."""
+    from kanorio_refunds.testing.contracts._gateway import _tamper
+
+    world = World(2)
+    first = world.gateway.fetch_payment(world.intent, None)
+    model = world.stripe
+    if change == "refund fails":
+        model.set_refund_status(first.refunds[0].id, "failed")
+    elif change == "refund made":
+        model.create_refund({"payment_intent": world.intent, "amount": 5})
+    elif change == "dispute opened":
+        model.open_dispute(world.intent)
+    elif change == "dispute closed":
+        model.open_dispute(world.intent)
+        world.gateway.fetch_payment(world.intent, None)
+        model.close_dispute(world.intent, "lost")
+    elif change == "charge tampered":
+        _tamper(model, world.charge, amount_refunded=0)
+    else:
+        model.create_payment(500, "usd", stripe_fee=10)
+    kept, read, made, plain_made = _read_and_plain(world)
+    assert made == plain_made
+    assert kept == read
+    if change != "another payment":
+        assert kept != first
+    assert world.gateway.fetch_payment(world.intent, None) == read  # and kept again
+
+
+def test_a_paged_payment_makes_its_page_requests_on_every_read() -> None:
+    """Issue 10 goal 1: a read of more than ten refunds is never answered from what was kept,
+    so every read makes the requests of the pages (one per further 100 refunds)."""
+    world = World(120)
+    for _ in range(2):
+        before = len(world.stripe.requests)
+        world.gateway.fetch_payment(world.intent, None)
+        operations = [r.operation for r in world.stripe.requests[before:]]
+        assert operations == ["retrieve_payment_intent", "list_refunds", "list_refunds"]

@@ -148,6 +148,8 @@ def _tamper(model: FakeStripe, object_id: str, **fields: Any) -> None:
         stored.update(fields)
         if stored.get("object") == "refund":
             model._revised(stored)  # so a reader that keeps what it parsed reads it again
+        else:
+            model._changed()
 
 
 def _tamper_txn(model: FakeStripe, order: Order, **fields: Any) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from kanorio_refunds.adapters._stripe_json import (
     charge_refunds,
@@ -40,6 +40,9 @@ from kanorio_refunds.testing.fake_stripe._model import (
 T = TypeVar("T")
 
 _NONE: tuple[None, None] = (None, None)
+
+# What a live read of a PaymentIntent expands, as the Stripe adapter asks for it.
+_PI_EXPAND: Final = ("latest_charge.balance_transaction", "latest_charge.refunds")
 
 
 class FakeStripeGateway:
@@ -77,6 +80,9 @@ class FakeStripeGateway:
         # parse must not replace another's newer one.
         self._parsed: dict[str, tuple[int, GatewayRefund]] = {}
         self._reads: dict[str, tuple[int, tuple[str, ...], tuple[GatewayRefund, ...]]] = {}
+        # Per PaymentIntent, the last live payment read with the model's revision then
+        # (``_kept_payment``).
+        self._payments: dict[str, tuple[int, LivePayment]] = {}
         self._kept_for: FakeStripe | None = None
         self._kept_lock = threading.Lock()
 
@@ -97,18 +103,15 @@ class FakeStripeGateway:
         retrieve with the charge's ``refunds`` expanded (its 10 newest), the rest listed 100 a
         page, and for a charge Stripe flags disputed its disputes (E5, see
         ``adapters._stripe_json``)."""
+        stripe = self.stripe
+        if payment_intent_id and type(stripe) is FakeStripe:
+            return self._kept_payment(stripe, payment_intent_id)
         if payment_intent_id:
             intent = _call(
-                lambda: self.stripe.retrieve_payment_intent(
-                    payment_intent_id,
-                    expand=["latest_charge.balance_transaction", "latest_charge.refunds"],
-                )
+                lambda: self.stripe.retrieve_payment_intent(payment_intent_id, expand=_PI_EXPAND)
             )
-            unsettled = unsettled_payment(intent, intent.get("latest_charge"))
-            if unsettled is not None:
-                return unsettled  # I1, I2: nothing captured yet (or ever)
-            charge = latest_charge_of(intent)
-        elif charge_id:
+            return self._read_intent(payment_intent_id, intent)[0]
+        if charge_id:
             charge = _call(
                 lambda: self.stripe.retrieve_charge(
                     charge_id, expand=["balance_transaction", "refunds"]
@@ -117,25 +120,73 @@ class FakeStripeGateway:
             unsettled = unsettled_payment(None, charge)
             if unsettled is not None:
                 return unsettled
-        else:
-            raise no_payment_reference()
+            return self._read_charge(None, charge)[0]
+        raise no_payment_reference()
+
+    def _kept_payment(self, stripe: FakeStripe, payment_intent_id: PaymentIntentId) -> LivePayment:
+        """Issue 10: ``fetch_payment`` on the model itself, which makes the same request but
+        answers "unchanged" (``FakeStripe.retrieve_payment_intent_if_revised``) while nothing
+        it stores changed since the last read of this payment: that read's ``LivePayment``
+        (immutable) is then the answer, neither copied nor parsed again. Only a read made of
+        that one request is kept, so a kept answer stands for exactly the requests it made."""
+        with self._kept_lock:
+            self._keep_for(stripe)
+            kept = self._payments.get(payment_intent_id)
+        revision, intent = _call(
+            lambda: stripe.retrieve_payment_intent_if_revised(
+                payment_intent_id, _PI_EXPAND, kept[0] if kept is not None else None
+            )
+        )
+        if intent is None:
+            assert kept is not None  # "unchanged" answers only a known revision
+            return kept[1]
+        live, one_request = self._read_intent(payment_intent_id, intent)
+        if one_request:
+            with self._kept_lock:
+                if self._kept_for is stripe:
+                    self._payments[payment_intent_id] = (revision, live)
+        return live
+
+    def _read_intent(
+        self, payment_intent_id: PaymentIntentId, intent: dict[str, Any]
+    ) -> tuple[LivePayment, bool]:
+        """The live payment of a retrieved (expanded) PaymentIntent, and whether reading it
+        took no request beyond that retrieve."""
+        unsettled = unsettled_payment(intent, intent.get("latest_charge"))
+        if unsettled is not None:
+            return unsettled, True  # I1, I2: nothing captured yet (or ever)
+        return self._read_charge(payment_intent_id, latest_charge_of(intent))
+
+    def _read_charge(
+        self, payment_intent_id: PaymentIntentId | None, charge: Mapping[str, Any]
+    ) -> tuple[LivePayment, bool]:
+        """The live payment of a retrieved (expanded) captured charge, with the disputes and
+        the pages of older refunds it needs, and whether it needed no request for them."""
         disputed_charge = disputed_charge_id(charge)
         disputes = None
         if disputed_charge is not None:
             disputes = self._every_page(self.stripe.list_disputes, charge=disputed_charge)
         record = parse_payment(charge, payment_intent_id, disputes)
         of_charge, refunds, has_more = charge_refunds(charge)
+        one_request = disputed_charge is None and not has_more
         if type(self.stripe) is FakeStripe:
             # The model itself (not a stand-in wrapping it): the same requests, without copying
             # and parsing the refunds that did not change since the last read.
-            return LivePayment(
-                record=record, refunds=self._kept_refunds(of_charge, refunds, has_more)
-            )
+            kept = self._kept_refunds(of_charge, refunds, has_more)
+            return LivePayment(record=record, refunds=kept), one_request
         if has_more:
             refunds = refunds + self._every_page(
                 self.stripe.list_refunds, charge=of_charge, after=refunds[-1]["id"]
             )
-        return LivePayment(record=record, refunds=refunds_oldest_first(refunds))
+        return LivePayment(record=record, refunds=refunds_oldest_first(refunds)), one_request
+
+    def _keep_for(self, stripe: FakeStripe) -> None:
+        """Forget what was kept from another simulator (lock held)."""
+        if self._kept_for is not stripe:
+            self._parsed.clear()
+            self._reads.clear()
+            self._payments.clear()
+            self._kept_for = stripe
 
     def _kept_refunds(
         self, charge_id: ChargeId, first_page: list[Any], has_more: bool
@@ -161,10 +212,7 @@ class FakeStripeGateway:
             )
         listed = tuple(ids)
         with self._kept_lock:
-            if self._kept_for is not stripe:  # another simulator: nothing kept applies to it
-                self._parsed.clear()
-                self._reads.clear()
-                self._kept_for = stripe
+            self._keep_for(stripe)  # another simulator: nothing kept applies to it
             # The charge's revision is read before its refunds: a change after this point
             # gives the next read a new revision, so what is stored is never newer than its key.
             revision = stripe.refunds_revision(charge_id)

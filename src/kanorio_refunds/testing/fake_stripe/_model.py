@@ -237,6 +237,9 @@ class FakeStripe:
         # refund is created or changes, so a reader can tell "unchanged" without a copy.
         self._revisions = itertools.count(1)
         self._refund_revisions: dict[str, int] = {}
+        # The model's revision (``retrieve_payment_intent_if_revised``): the last number drawn
+        # from that counter, drawn again by every change to any stored object.
+        self._revision = 0
 
     # ---------------------------------------------------------------- configuration
 
@@ -372,6 +375,7 @@ class FakeStripe:
                 destination=destination,
                 transfer_amount=transfer_amount,
             )
+            self._changed()
             created: JsonDict = fresh(self._objects[pi_id])
             return created
 
@@ -857,6 +861,26 @@ class FakeStripe:
             revisions = self._refund_revisions
             return [revisions.get(i, 0) for i in refund_ids]
 
+    def retrieve_payment_intent_if_revised(
+        self, id: str, expand: Sequence[str], known_revision: int | None
+    ) -> tuple[int, JsonDict | None]:
+        """``retrieve_payment_intent(id, expand)`` (the same request: logged, faultable and
+        failing as that call) answering the model's revision with the PaymentIntent, or with
+        None instead when the model is still at ``known_revision``, the revision of an answer
+        to this very ``id`` and ``expand``: nothing stored changed since, so the answer would
+        be the same. The revision changes with every change to any object the model stores.
+        """
+
+        def run(call: Call) -> tuple[int, JsonDict | None]:
+            intent = self._get("payment_intent", id, "id")
+            if known_revision is not None and known_revision == self._revision:
+                return self._revision, None
+            return self._revision, render(intent, expand, self._objects.__getitem__, self._sublist)
+
+        return self._call(
+            "retrieve_payment_intent", params_of.read_params(id, expand), None, None, run
+        )
+
     def rendered_refunds(self, refund_ids: Sequence[str]) -> list[tuple[int, JsonDict]]:
         """Each refund's revision and a copy of it as ``list_refunds`` shows it (unexpanded),
         read together. Not an API call: for refunds a logged call just listed."""
@@ -868,9 +892,14 @@ class FakeStripe:
 
     def _revised(self, refund: JsonDict) -> None:
         """Record that ``refund`` was created or changed (its revision and its charge's)."""
-        revision = next(self._revisions)
+        revision = self._changed()
         self._refund_revisions[refund["id"]] = revision
         self._charge_state[refund["charge"]].refunds_revision = revision
+
+    def _changed(self) -> int:
+        """Record that a stored object changed: the model's next revision, returned."""
+        self._revision = next(self._revisions)
+        return self._revision
 
     def _new_id(self, prefix: str) -> str:
         counter = self._counters.get(prefix)
@@ -1163,6 +1192,7 @@ class FakeStripe:
         previous: JsonDict | None = None,
         call: Call | None = None,
     ) -> None:
+        self._changed()  # every change Stripe reports by an event is a change of the model
         self._events.append(
             shapes.event(
                 self._new_id("evt"),
