@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from kanorio_refunds.domain._memo import remember
 
 
-def test_a_full_memo_drops_its_oldest_entries_down_to_the_limit() -> None:
+def test_a_full_memo_drops_its_oldest_entries_below_the_limit() -> None:
     """B1: the memos behind the balance (issue 10): storing into a memo holding ``limit`` entries
-    drops the oldest first, keeps exactly ``limit`` entries and stores and returns the value; under
-    the limit nothing is dropped."""
+    first drops its oldest, an eighth of the limit (at least one), then stores and returns the
+    value; under the limit nothing is dropped; an overfull memo drops down to the limit too."""
     memo = {1: "a", 2: "b", 3: "c"}
     assert remember(memo, 4, "d", 3) == "d"
     assert list(memo.items()) == [(2, "b"), (3, "c"), (4, "d")]
@@ -23,6 +23,20 @@ def test_a_full_memo_drops_its_oldest_entries_down_to_the_limit() -> None:
     over = {n: str(n) for n in range(6)}
     remember(over, 9, "9", 2)
     assert over == {5: "5", 9: "9"}
+    full = {n: n for n in range(16)}
+    remember(full, 99, 99, 16)
+    assert list(full) == [*range(2, 16), 99]  # two (16 // 8) went, the oldest
+
+
+def test_a_full_memo_stays_bounded_and_keeps_the_newest() -> None:
+    """B1: the memos behind the balance (issue 10): 10,000 stores into a memo of limit 64 never
+    leave more than 64 entries, and the newest stored is always kept."""
+    memo: dict[int, int] = {}
+    for n in range(10_000):
+        remember(memo, n, n, 64)
+        assert len(memo) <= 64
+        assert memo[n] == n
+    assert min(memo) >= 10_000 - 64
 
 
 class _DroppedMeanwhile(dict[int, str]):
