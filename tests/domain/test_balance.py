@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from kanorio_refunds.domain._balance import (
     FeePolicy,
     fee_in_order_currency,
+    refundable_amount,
     refundable_balance,
     reserved_amount,
 )
@@ -20,7 +22,7 @@ from kanorio_refunds.domain._order import Order
 from kanorio_refunds.domain._payment import PaymentRecord
 from kanorio_refunds.domain._reconcile import reconcile
 from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
-from kanorio_refunds.errors import InvalidPaymentRecord
+from kanorio_refunds.errors import CurrencyMismatch, InvalidPaymentRecord
 from kanorio_refunds.testing import T0, gateway_refund, paid_order, payment_record, refund
 from kanorio_refunds.testing import strategies as kst
 
@@ -153,6 +155,43 @@ def test_refundable_is_within_zero_and_stripe_remaining(
     assert b.refundable.minor % step == 0
     cap = min(b.net_received - b.reserved, payment.captured - payment.amount_refunded).max(zero)
     assert cap.minor - b.refundable.minor < step
+
+
+@given(orders_with_refunds(), st.sampled_from(FeePolicy))
+def test_the_refundable_figure_alone_is_the_breakdowns(
+    case: tuple[PaymentRecord, tuple[Refund, ...]], policy: FeePolicy
+) -> None:
+    """B1, B2, B5: ``refundable_amount`` (what S1 asks after every change, computed on minor
+    units) is the breakdown's ``refundable``, for tuples and for lists of refunds."""
+    payment, refunds = case
+    expected = refundable_balance(payment, list(refunds), policy).refundable
+    assert refundable_amount(payment, refunds, policy) == expected
+    assert refundable_amount(payment, list(refunds), policy) == expected
+
+
+@given(kst.payment_records(cross_currency=True), st.sampled_from(FeePolicy))
+def test_the_refundable_figure_of_a_cross_currency_payment_is_the_breakdowns(
+    payment: PaymentRecord, policy: FeePolicy
+) -> None:
+    """B3, B5: with fees in the settlement currency the figure is the breakdown's, converted."""
+    assert (
+        refundable_amount(payment, (), policy) == refundable_balance(payment, (), policy).refundable
+    )
+
+
+def test_the_refundable_figure_by_hand() -> None:
+    """B1, B2, M3: KWD 100.000 captured, fees 9.995, a 10.000 refund reserved, 5.000 refunded at
+    Stripe: net 90.005 - 10.000 = 80.005 (below 95.000 left at Stripe), rounded down to 80.000;
+    GROSS: 90.000; a payment in EUR with an amount refunded in USD is refused as the breakdown
+    refuses it."""
+    order = paid_order("100.000", "KWD", stripe_fee="9.995", platform_fee="0")
+    payment = attrs.evolve(payment_of(order), amount_refunded=Money.parse("5.000", "KWD"))
+    held = (refund(order, "10.000", RefundStatus.SUCCEEDED, refund_id="rf_1"),)
+    assert refundable_amount(payment, held) == Money.parse("80.000", "KWD")
+    assert refundable_amount(payment, held, FeePolicy.GROSS) == Money.parse("90.000", "KWD")
+    wrong = attrs.evolve(payment, amount_refunded=Money.parse("1.00", "USD"))
+    with pytest.raises(CurrencyMismatch):
+        refundable_amount(wrong, held)
 
 
 def test_refundable_is_rounded_down_to_a_stripe_step() -> None:

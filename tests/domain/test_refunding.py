@@ -10,13 +10,15 @@ from datetime import timedelta
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kanorio_refunds.domain._actor import Actor
 from kanorio_refunds.domain._amount import FULL
 from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._events import EventEffect, EventKind, GatewayEvent
 from kanorio_refunds.domain._ids import EventId, GatewayRefundId, RefundId
-from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._money import Money, stripe_step
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._payment import (
     METADATA_NOTES,
@@ -59,6 +61,7 @@ from kanorio_refunds.testing import (
     staff,
     with_refunds,
 )
+from kanorio_refunds.testing import strategies as kst
 
 NET = FeePolicy.NET_OF_FEES
 R = RefundStatus
@@ -91,6 +94,31 @@ def requested(order: Order, quote: RefundQuote) -> Order:
 
 
 # ---------------------------------------------------------------------------- quote (F1)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kst.orders_with_refunds(site="shop-1", leave_balance=True, cross_currency=None),
+    st.sampled_from(FeePolicy),
+    st.integers(min_value=1, max_value=10_000),
+)
+def test_the_previewed_status_is_the_one_processing_gives(
+    order: Order, policy: FeePolicy, share: int
+) -> None:
+    """F1, S1: for any refundable order, fee policy and amount up to the balance, the status a
+    quote previews is the status the write-ahead of processing gives the order."""
+    actor = OWNER  # of shop-1, the strategies' site
+    try:
+        full = quote_refund(order, actor, FULL, None, "", policy, at=T0)
+    except NotEligible:
+        return  # nothing to preview: the order is not refundable under this policy
+    steps = full.amount.minor // stripe_step(full.amount.currency)
+    amount = Money(
+        max(steps * share // 10_000, 1) * stripe_step(full.amount.currency), full.amount.currency
+    )
+    quote = quote_refund(order, actor, amount, None, "", policy, at=T0)
+    assert process_quote(order, quote, actor, policy, at=T1).status is quote.resulting_status
+    assert process_quote(order, full, actor, policy, at=T1).status is full.resulting_status
 
 
 def test_a_quote_previews_the_status_processing_will_give() -> None:

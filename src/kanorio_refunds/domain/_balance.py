@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Final
 
 import attrs
 
+from kanorio_refunds.domain._ids import OrderId, RefundId
 from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, stripe_step, total
 from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
-from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
 from kanorio_refunds.errors import InvalidPaymentRecord
 
 
@@ -101,6 +103,60 @@ def refundable_balance(
     breakdown = _breakdown(payment, refunds, policy)
     remember(_BREAKDOWNS, key, (payment, refunds, breakdown), _MAX_BREAKDOWNS)  # oldest goes
     return breakdown
+
+
+def refundable_amount(
+    payment: PaymentRecord,
+    refunds: Iterable[Refund],
+    policy: FeePolicy = FeePolicy.NET_OF_FEES,
+    *,
+    also_reserved: Money | None = None,
+) -> Money:
+    """B1–B3, B5: ``refundable_balance(payment, refunds, policy).refundable``, the figure alone;
+    with ``also_reserved``, the figure once a further refund of that amount reserves its part
+    too (the balance of ``refunds`` and that refund).
+
+    S1 asks for it after every change to an order's refunds (``_status.rederive_status``), on a
+    refunds tuple no breakdown was made for yet: computed on the minor units, with no breakdown
+    and no memo, when every amount is in the order currency; otherwise (fees to convert, or an
+    amount in a wrong currency, which raises) by ``refundable_balance`` itself.
+    """
+    captured = payment.captured
+    code = captured.currency.code
+    stripe_fee, platform_fee = payment.stripe_fee, payment.platform_fee
+    refunded = payment.amount_refunded
+    if not (
+        stripe_fee.currency.code == code
+        and platform_fee.currency.code == code
+        and refunded.currency.code == code
+    ):
+        if also_reserved is not None:
+            refunds = [*refunds, _reserving(also_reserved)]
+        return refundable_balance(payment, refunds, policy).refundable
+    currency = captured.currency
+    reserved = reserved_amount(refunds, currency)
+    if also_reserved is not None:
+        reserved = reserved + also_reserved  # CurrencyMismatch as the sum over refunds raises
+    net = captured.minor
+    if policy is FeePolicy.NET_OF_FEES:
+        net -= stripe_fee.minor + platform_fee.minor
+    raw = max(min(net - reserved.minor, captured.minor - refunded.minor), 0)
+    return Money(raw - raw % stripe_step(currency), currency)
+
+
+def _reserving(amount: Money) -> Refund:
+    """A refund of ``amount`` that reserves (SUBMITTING), for ``refundable_amount``."""
+    return Refund(
+        id=RefundId("rf_reserved"),
+        order_id=OrderId("-"),
+        amount=amount,
+        status=RefundStatus.SUBMITTING,
+        created_at=_EPOCH,
+        origin=RefundOrigin.LOCAL,
+    )
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _MAX_BREAKDOWNS: Final = 4096  # as the refunds indexes (domain/_order.py)

@@ -38,7 +38,7 @@ from kanorio_refunds.domain._quote import (
 )
 from kanorio_refunds.domain._reconcile import EventRef, Observation, observe_refund, refund_moved
 from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundReason, RefundStatus
-from kanorio_refunds.domain._status import rederive_status
+from kanorio_refunds.domain._status import rederive_status, status_after_reserving
 from kanorio_refunds.errors import PermissionDenied, StaleQuote
 
 # ---------------------------------------------------------------------------- quote and request
@@ -55,8 +55,8 @@ def quote_refund(
     at: datetime,
 ) -> RefundQuote:
     """F1, "Confirm Refund": the quote of a refund of ``amount`` on ``order`` (read live by the
-    caller). Its resulting status is previewed with ``request_refund``, the very change
-    processing applies.
+    caller). Its resulting status is the one ``request_refund``, the change processing
+    applies, gives (``_status.status_after_reserving``).
 
     Raises ``NotEligible`` (every failing code), ``InvalidAmount``, ``CurrencyMismatch``,
     ``AmountExceedsRefundable``, ``NotesRequired``, ``InvalidNotes``.
@@ -66,7 +66,7 @@ def quote_refund(
     assert eligibility.breakdown is not None  # eligible implies a readable payment record
     clean_notes = validate_reason_and_notes(reason, notes)
     refund_amount = resolve_amount(amount, eligibility.refundable)
-    draft = RefundQuote(
+    return RefundQuote(
         id=quote_id_for(
             order.id,
             actor.id,
@@ -86,12 +86,10 @@ def quote_refund(
         refund_count=len(order.refunds),
         refundable_before=eligibility.refundable,
         refundable_after=eligibility.refundable - refund_amount,
-        resulting_status=order.status,
+        resulting_status=status_after_reserving(order, refund_amount, policy),
         breakdown=eligibility.breakdown,
         notices=quote_notices(eligibility.breakdown, reason),
     )
-    preview = request_refund(order, draft, actor, policy, at=at)
-    return attrs.evolve(draft, resulting_status=preview.status)
 
 
 def request_refund(
@@ -184,7 +182,9 @@ def process_quote(
     if order.refund_for_quote(quote.id) is not None:
         return order
     notes = require_quote_holds(order, quote, actor, policy)
-    return request_refund(order, attrs.evolve(quote, notes=notes), actor, policy, at=at)
+    if notes != quote.notes:
+        quote = attrs.evolve(quote, notes=notes)
+    return request_refund(order, quote, actor, policy, at=at)
 
 
 def refund_request(order: Order, refund: Refund) -> RefundRequest | None:

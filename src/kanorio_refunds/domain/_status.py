@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from kanorio_refunds.domain._balance import FeePolicy, refundable_balance
+from kanorio_refunds.domain._balance import FeePolicy, refundable_amount
 from kanorio_refunds.domain._ids import ActorId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
@@ -35,6 +35,25 @@ def derive_order_status(
     return OrderStatus.PARTIALLY_REFUNDED
 
 
+def status_after_reserving(order: Order, amount: Money, policy: FeePolicy) -> OrderStatus:
+    """S1: the status ``rederive_status`` gives ``order`` once a new refund of ``amount`` holds
+    part of its balance (``_refunding.request_refund`` writing it ahead): what a quote previews.
+
+    The same derivation on the same figures, without building the order: a refund that
+    reserves makes ``derive_order_status`` answer REFUNDED or PARTIALLY_REFUNDED by the balance
+    left, which is the refundable amount with ``amount`` reserved on top of the order's
+    reserved sum. An order whose payment record gives no balance keeps its status.
+    """
+    payment = order.payment
+    if payment is None or order.status not in REFUND_STATUSES:
+        return order.status
+    try:
+        left = refundable_amount(payment, order.refunds, policy, also_reserved=amount)
+    except InvalidPaymentRecord:
+        return order.status
+    return OrderStatus.REFUNDED if left.is_zero() else OrderStatus.PARTIALLY_REFUNDED
+
+
 def rederive_status(
     order: Order, policy: FeePolicy, *, at: datetime, actor_id: ActorId | None = None
 ) -> Order:
@@ -46,7 +65,7 @@ def rederive_status(
     if order.payment is None:
         return order
     try:
-        refundable = refundable_balance(order.payment, order.refunds, policy).refundable
+        refundable = refundable_amount(order.payment, order.refunds, policy)
     except InvalidPaymentRecord:
         return order
     status = derive_order_status(order.status, order.refunds, refundable)
