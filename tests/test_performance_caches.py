@@ -9,12 +9,22 @@ values in a *copy* of the tuple (another identity, so computed afresh) and check
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import attrs
 import pytest
 
 from kanorio_refunds.domain._balance import FeePolicy, refundable_balance, reserved_amount
-from kanorio_refunds.domain._ids import GatewayRefundId, OrderId, QuoteId, RefundId, SiteId
+from kanorio_refunds.domain._ids import (
+    ChargeId,
+    EventId,
+    GatewayRefundId,
+    OrderId,
+    PaymentIntentId,
+    QuoteId,
+    RefundId,
+    SiteId,
+)
 from kanorio_refunds.domain._money import Currency, Money, total
 from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
@@ -304,3 +314,56 @@ def test_refunds_given_as_a_list_changed_in_place_are_read_afresh() -> None:
     assert order.submitting_refunds() == ()
     refunds.append(refund(order, "20.00", RefundStatus.SUBMITTING, refund_id="rf_2"))
     assert [r.id for r in order.submitting_refunds()] == ["rf_2"]
+
+
+def test_direct_builds_equal_attrs_evolve_field_by_field() -> None:
+    """Issue 10, no evolve: ``Refund.moved_to``, ``PaymentRecord.with_amount_refunded`` and
+    ``Order.with_payment`` build their value field by field; each equals ``attrs.evolve`` of the
+    same change, every field set to a value of its own so a swapped position shows."""
+    from kanorio_refunds.domain._refund import RefundEventEntry, RefundReason
+
+    refund = Refund(
+        id=RefundId("rf_1"),
+        order_id=OrderId("o-1"),
+        amount=usd(700),
+        status=RefundStatus.PENDING,
+        created_at=AT,
+        origin=RefundOrigin.LOCAL,
+        reason=RefundReason.DUPLICATE,
+        notes="twice",
+        requested_by=None,
+        quote_id=QuoteId("q_1"),
+        gateway_refund_id=None,
+        failure_reason="old",
+        status_as_of=AT + timedelta(seconds=1),
+        events=(RefundEventEntry(EventId("evt_1"), "refund.updated", AT, None, False),),
+    )
+    moved = refund.moved_to(
+        RefundStatus.FAILED,
+        as_of=AT + timedelta(seconds=2),
+        failure_reason="expired_or_canceled_card",
+        gateway_refund_id=GatewayRefundId("re_1"),
+    )
+    assert moved == attrs.evolve(
+        refund,
+        status=RefundStatus.FAILED,
+        status_as_of=AT + timedelta(seconds=2),
+        failure_reason="expired_or_canceled_card",
+        gateway_refund_id=GatewayRefundId("re_1"),
+    )
+    kept = refund.moved_to(RefundStatus.SUCCEEDED, as_of=None)
+    assert kept == attrs.evolve(refund, status=RefundStatus.SUCCEEDED)
+    record = PaymentRecord(
+        payment_intent_id=PaymentIntentId("pi_1"),
+        charge_id=ChargeId("ch_1"),
+        captured=usd(10_000),
+        stripe_fee=Money.from_minor(300, "EUR"),
+        platform_fee=Money.from_minor(100, "EUR"),
+        settlement_currency=Currency.of("EUR"),
+        amount_refunded=usd(5),
+        exchange_rate=Decimal("0.9"),
+        disputed=True,
+    )
+    assert record.with_amount_refunded(usd(9)) == attrs.evolve(record, amount_refunded=usd(9))
+    order = _base_order()
+    assert order.with_payment(record) == attrs.evolve(order, payment=record)

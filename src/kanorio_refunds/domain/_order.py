@@ -188,6 +188,10 @@ class Order:
         _remember_submitted(self.activity, ids)
         return ids
 
+    def with_payment(self, payment: PaymentRecord) -> Order:
+        """This order with the gateway's ``payment`` record."""
+        return _changed(self, payment=payment)
+
     def with_status(self, status: OrderStatus) -> Order:
         """This order in ``status`` (S2 checked; staying put is allowed)."""
         if status != self.status:
@@ -199,6 +203,7 @@ def _changed(
     order: Order,
     *,
     status: OrderStatus | None = None,
+    payment: PaymentRecord | None = None,
     refunds: tuple[Refund, ...] | None = None,
     activity: tuple[ActivityEntry, ...] | None = None,
 ) -> Order:
@@ -209,6 +214,7 @@ def _changed(
         return attrs.evolve(
             order,
             status=order.status if status is None else status,
+            payment=order.payment if payment is None else payment,
             refunds=order.refunds if refunds is None else refunds,
             activity=order.activity if activity is None else activity,
         )
@@ -217,7 +223,7 @@ def _changed(
         order.site_id,
         order.total,
         order.status if status is None else status,
-        order.payment,
+        order.payment if payment is None else payment,
         order.refunds if refunds is None else refunds,
         order.buyer_access,
         order.activity if activity is None else activity,

@@ -62,6 +62,23 @@ class PaymentRecord:
         """The id to show and to look the payment up by: the PaymentIntent, else the Charge."""
         return self.payment_intent_id or self.charge_id or ""
 
+    def with_amount_refunded(self, amount_refunded: Money) -> PaymentRecord:
+        """This record with Stripe's ``amount_refunded`` moved to ``amount_refunded``."""
+        if type(self) is not PaymentRecord:
+            return attrs.evolve(self, amount_refunded=amount_refunded)  # keeps a subclass's
+        # Built directly (issue 10: ``attrs.evolve`` introspects the class on every call).
+        return PaymentRecord(
+            self.payment_intent_id,
+            self.charge_id,
+            self.captured,
+            self.stripe_fee,
+            self.platform_fee,
+            self.settlement_currency,
+            amount_refunded,
+            self.exchange_rate,
+            self.disputed,
+        )
+
 
 @attrs.frozen
 class GatewayRefund:

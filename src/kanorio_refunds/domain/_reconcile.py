@@ -98,15 +98,18 @@ def match_refund(order: Order, gateway_refund: GatewayRefund) -> Refund | None:
     return None
 
 
+_STATUS_MESSAGES: Final[dict[RefundStatus, str]] = {
+    RefundStatus.PENDING: "Refund of {} is pending at Stripe",
+    RefundStatus.REQUIRES_ACTION: "Refund of {} requires action at Stripe",
+    RefundStatus.SUCCEEDED: "Refund of {} succeeded",
+    RefundStatus.FAILED: "Refund of {} failed",
+    RefundStatus.CANCELED: "Refund of {} was canceled",
+    RefundStatus.SUBMITTING: "Refund of {} is being submitted",
+}
+
+
 def _status_message(refund: Refund, status: RefundStatus) -> str:
-    text = {
-        RefundStatus.PENDING: f"Refund of {refund.amount} is pending at Stripe",
-        RefundStatus.REQUIRES_ACTION: f"Refund of {refund.amount} requires action at Stripe",
-        RefundStatus.SUCCEEDED: f"Refund of {refund.amount} succeeded",
-        RefundStatus.FAILED: f"Refund of {refund.amount} failed",
-        RefundStatus.CANCELED: f"Refund of {refund.amount} was canceled",
-        RefundStatus.SUBMITTING: f"Refund of {refund.amount} is being submitted",
-    }[status]
+    text = _STATUS_MESSAGES[status].format(refund.amount)
     if status.is_final and refund.failure_reason:
         text += f" ({refund.failure_reason})"
     return text
@@ -307,7 +310,7 @@ def _shift_refunded(order: Order, delta: int) -> Order:
         return order
     minor = max(payment.amount_refunded.minor + delta, 0)
     refunded = Money.from_minor(minor, payment.amount_refunded.currency)
-    return attrs.evolve(order, payment=attrs.evolve(payment, amount_refunded=refunded))
+    return order.with_payment(payment.with_amount_refunded(refunded))
 
 
 def _import_external(

@@ -162,12 +162,33 @@ class Refund:
         """This refund in ``status`` (S3 checked; ``IllegalTransition`` otherwise)."""
         if status != self.status:
             check_refund_transition(self.status, status)
-        return attrs.evolve(
-            self,
-            status=status,
-            status_as_of=as_of if as_of is not None else self.status_as_of,
-            failure_reason=failure_reason if status.is_final else self.failure_reason,
-            gateway_refund_id=gateway_refund_id or self.gateway_refund_id,
+        status_as_of = as_of if as_of is not None else self.status_as_of
+        failure = failure_reason if status.is_final else self.failure_reason
+        gateway_id = gateway_refund_id or self.gateway_refund_id
+        if type(self) is not Refund:  # a subclass's own fields are kept
+            return attrs.evolve(
+                self,
+                status=status,
+                status_as_of=status_as_of,
+                failure_reason=failure,
+                gateway_refund_id=gateway_id,
+            )
+        # Built directly (issue 10: ``attrs.evolve`` introspects the class on every call).
+        return Refund(
+            self.id,
+            self.order_id,
+            self.amount,
+            status,
+            self.created_at,
+            self.origin,
+            self.reason,
+            self.notes,
+            self.requested_by,
+            self.quote_id,
+            gateway_id,
+            failure,
+            status_as_of,
+            self.events,
         )
 
     def with_event(self, record: RefundEventEntry) -> Refund:
