@@ -573,3 +573,26 @@ def test_every_spelling_of_a_code_gets_the_iso_exponent() -> None:
         assert (first.code, first.exponent) == (code, exponent)
         again = Currency.of(text)
         assert (again.code, again.exponent) == (code, exponent)
+
+
+@given(
+    whole=st.text("0123456789", min_size=1, max_size=22),
+    point=st.booleans(),
+    fraction=st.text("0123456789", max_size=22),
+    code=st.sampled_from(["USD", "JPY", "KWD", "ISK"]),
+    pad=st.sampled_from(["", " ", "\t"]),
+)
+def test_plain_decimal_text_parses_as_its_decimal_does(
+    whole: str, point: bool, fraction: str, code: str, pad: str
+) -> None:
+    """M2: text of digits with an optional point and decimals (read on its digits, issue 10)
+    gives the amount its ``Decimal`` gives, or is refused as it is (too many decimals)."""
+    text = whole + ("." + fraction if point else "")
+
+    def outcome(value: str | Decimal) -> Money | None:
+        try:
+            return Money.parse(value, code)
+        except InvalidAmount:
+            return None
+
+    assert outcome(pad + text + pad) == outcome(Decimal(text))

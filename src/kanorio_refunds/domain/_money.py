@@ -77,6 +77,8 @@ STRIPE_MAX_DIGITS_BY_CURRENCY: Final[dict[str, int]] = {"IDR": 12}
 
 # ASCII digits only: ``\d`` and ``Decimal`` would also take Arabic-Indic or full-width digits.
 _DECIMAL_TEXT: Final = re.compile(r"^[0-9]+(?:\.[0-9]*)?$|^\.[0-9]+$")
+# Digits, an optional point and decimals, short enough to be far within the bounds below.
+_SIMPLE_DECIMAL: Final = re.compile(r"([0-9]{1,20})(?:\.([0-9]{0,20}))?")
 #: Far beyond any real amount (Stripe allows 12 digits at most); refusing early keeps a hostile
 #: ``Decimal("1E+999999999")`` from building a gigantic integer.
 MAX_AMOUNT_DIGITS: Final = 30
@@ -200,6 +202,14 @@ class Money:
                 f"cannot parse an amount from {type(text).__name__}; give text such as '12.50'"
             )
         stripped = text.strip()
+        simple = _SIMPLE_DECIMAL.fullmatch(stripped)
+        if simple is not None:
+            # Issue 10: the usual input ("12.50"), read on its digits; anything else, and every
+            # refusal, goes the Decimal way below.
+            whole, fraction = simple.group(1), simple.group(2) or ""
+            exp = cur.exponent
+            if not fraction[exp:].strip("0"):
+                return cls(int(whole) * 10**exp + int(fraction[:exp].ljust(exp, "0") or 0), cur)
         if not stripped:
             raise InvalidAmount("the amount is empty; enter a number such as '12.50'")
         if stripped.startswith("-"):
