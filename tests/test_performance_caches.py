@@ -367,3 +367,32 @@ def test_direct_builds_equal_attrs_evolve_field_by_field() -> None:
     assert record.with_amount_refunded(usd(9)) == attrs.evolve(record, amount_refunded=usd(9))
     order = _base_order()
     assert order.with_payment(record) == attrs.evolve(order, payment=record)
+
+
+def test_a_change_forgets_the_index_it_was_derived_from() -> None:
+    """Issue 10, bounded memory: an order built up refund by refund (each added, then moved to
+    SUCCEEDED with its activity) keeps only its newest version's index and submitted refunds in
+    the memos, not one per earlier version; an earlier version used again is indexed afresh and
+    answers as before."""
+    from kanorio_refunds.domain import _order
+    from kanorio_refunds.testing import refund
+
+    order = _base_order()
+    versions = [order]
+    for n in range(40):
+        made = refund(order, "0.10", RefundStatus.SUBMITTING, refund_id=f"rf_{n}")
+        order = order.with_refund(made)
+        order = order.with_refund(made.moved_to(RefundStatus.SUCCEEDED, as_of=AT))
+        order = order.with_activity(
+            ActivityEntry(AT, ActivityKind.REFUND_SUBMITTED, "sent", refund_id=made.id)
+        )
+        versions.append(order)
+    assert order.submitted_refund_ids() == {RefundId(f"rf_{n}") for n in range(40)}
+    assert len(order.submitting_refunds()) == 0
+    held = {id(v.refunds) for v in versions if v.refunds}  # () is every new order's
+    assert [k for k in _order._INDEXES if k in held] == [id(order.refunds)]
+    activities = {id(v.activity) for v in versions if v.activity}
+    assert [k for k in _order._SUBMITTED if k in activities] == [id(order.activity)]
+    middle = versions[20]
+    assert middle.find_refund(RefundId("rf_19")) == order.find_refund(RefundId("rf_19"))
+    assert middle.submitted_refund_ids() == {RefundId(f"rf_{n}") for n in range(20)}

@@ -345,6 +345,7 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
         if new.status is RefundStatus.SUBMITTING:
             submitting = (*submitting, at)
         _remember(_Index(after.refunds, by_id, by_gateway, by_quote, submitting, reserved))
+        _forget(old)
         return
     at = old.by_id[new.id]
     by_gateway, by_quote, submitting = old.by_gateway, old.by_quote, old.submitting
@@ -362,6 +363,16 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
     elif now and not was:
         submitting = tuple(sorted((*submitting, at)))
     _remember(_Index(after.refunds, old.by_id, by_gateway, by_quote, submitting, reserved))
+    _forget(old)
+
+
+def _forget(index: _Index) -> None:
+    """Drop ``index``, which a change just derived the next one from: an order is changed far
+    more often than an older version of it is used again (which then indexes it once more), and
+    each index holds its refunds and their positions: without this, an order built up refund by
+    refund kept every earlier version's index alive, up to the memo's bound."""
+    if _INDEXES.get(id(index.refunds)) is index:
+        _INDEXES.pop(id(index.refunds), None)
 
 
 def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund) -> Money | None:
@@ -404,6 +415,8 @@ def _derive_submitted(
         if e.kind is ActivityKind.REFUND_SUBMITTED and e.refund_id is not None
     }
     _remember_submitted(after, known[1] | added if added else known[1])
+    if before and _SUBMITTED.get(id(before)) is known:  # as ``_forget`` does for the index
+        _SUBMITTED.pop(id(before), None)
 
 
 def _remember_submitted(activity: tuple[ActivityEntry, ...], ids: frozenset[RefundId]) -> None:
