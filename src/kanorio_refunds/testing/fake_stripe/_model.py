@@ -63,7 +63,7 @@ from kanorio_refunds.testing.fake_stripe._faults import (
 from kanorio_refunds.testing.fake_stripe._idempotency import IdempotencyKeys
 from kanorio_refunds.testing.fake_stripe._listing import page
 from kanorio_refunds.testing.fake_stripe._render import API_VERSION, fresh, render, snapshot
-from kanorio_refunds.testing.fake_stripe._requests import Call, RequestRecord
+from kanorio_refunds.testing.fake_stripe._requests import Call, Logged, RequestRecord, record_of
 from kanorio_refunds.testing.fake_stripe._units import (
     convert,
     display,
@@ -231,7 +231,7 @@ class FakeStripe:
         self._events: list[JsonDict] = []
         self._faults = FaultQueue(OPERATIONS)
         self._idempotency = IdempotencyKeys()
-        self._requests: list[RequestRecord] = []
+        self._requests: list[Logged] = []
         self._local = threading.local()
         # Revisions of refunds (``refund_revisions``): a number from this counter each time a
         # refund is created or changes, so a reader can tell "unchanged" without a copy.
@@ -765,13 +765,13 @@ class FakeStripe:
     def requests(self) -> list[RequestRecord]:
         """Every API call received so far, oldest first (copies)."""
         with self._lock:
-            return [r.copy() for r in self._requests]
+            return [record_of(logged) for logged in self._requests]
 
     def last_request(self) -> RequestRecord | None:
         """The last API call made by the calling thread (for a transport's ``Request-Id`` and
         ``Idempotent-Replayed`` headers), or None."""
-        record: RequestRecord | None = getattr(self._local, "last", None)
-        return None if record is None else record.copy()
+        logged: Logged | None = getattr(self._local, "last", None)
+        return None if logged is None else record_of(logged)
 
     def refunds_of(self, payment_intent_id: str) -> list[JsonDict]:
         """All refunds of the payment, oldest first (copies; any status)."""
@@ -915,7 +915,10 @@ class FakeStripe:
         stripe_account: str | None,
         run: Callable[[Call], _Answer],
     ) -> _Answer:
-        """Run one API operation: consume an injected fault, run it, log it, translate faults."""
+        """Run one API operation: consume an injected fault, run it, log it, translate faults.
+
+        ``params`` is kept in the log as given: a dict the model made for this call, which
+        nothing changes afterwards (records handed out copy it)."""
         with self._lock:
             call = Call(self._new_id("req"), self._clock(), idempotency_key, stripe_account)
             fault, code = self._faults.take(operation)
@@ -935,19 +938,21 @@ class FakeStripe:
                 status = err.http_status
                 raise
             finally:
-                record = RequestRecord(
-                    request_id=call.request_id,
-                    operation=operation,
-                    params=snapshot(params),
-                    idempotency_key=idempotency_key,
-                    stripe_account=stripe_account,
-                    created=call.now,
-                    fault=fault,
-                    http_status=status,
-                    idempotent_replayed=call.replayed,
+                # ``params`` is the model's own (built for this call, or ``create_refund``'s
+                # snapshot) and never changed, so the log keeps it as it is, uncopied.
+                logged: Logged = (
+                    call.request_id,
+                    operation,
+                    params,
+                    idempotency_key,
+                    stripe_account,
+                    call.now,
+                    fault,
+                    status,
+                    call.replayed,
                 )
-                self._requests.append(record)
-                self._local.last = record
+                self._requests.append(logged)
+                self._local.last = logged
 
     def _get(self, kind: str, object_id: str, param: str) -> JsonDict:
         obj = self._objects.get(object_id) if isinstance(object_id, str) else None

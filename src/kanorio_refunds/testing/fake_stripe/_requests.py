@@ -1,5 +1,5 @@
-"""The request log: ``RequestRecord``, one API call as the model received it, and ``Call``, the
-context of a call while it runs."""
+"""The request log: ``RequestRecord``, one API call as the model received it, ``Logged``, the
+same call as the model keeps it, and ``Call``, the context of a call while it runs."""
 
 from __future__ import annotations
 
@@ -35,6 +35,29 @@ class RequestRecord:
     def copy(self) -> RequestRecord:
         """The same record with its own copy of ``params`` (records handed out are copies)."""
         return attrs.evolve(self, params=snapshot(self.params))
+
+
+#: One API call as the model keeps it in its log: ``RequestRecord``'s fields, in order. Every
+#: record handed out is built anew (with its own copy of the parameters), so the log keeps a
+#: tuple, which costs a tenth of a frozen attrs instance on every call (issue 10).
+Logged = tuple[str, str, JsonDict, str | None, str | None, int, Fault | None, int | None, bool]
+
+
+def record_of(logged: Logged) -> RequestRecord:
+    """The record of a logged call, with its own copy of ``params`` (as ``RequestRecord.copy``
+    gives it)."""
+    request_id, operation, params, key, account, created, fault, status, replayed = logged
+    return RequestRecord(
+        request_id=request_id,
+        operation=operation,
+        params=snapshot(params),
+        idempotency_key=key,
+        stripe_account=account,
+        created=created,
+        fault=fault,
+        http_status=status,
+        idempotent_replayed=replayed,
+    )
 
 
 @attrs.define
