@@ -10,14 +10,17 @@ import attrs
 
 from kanorio_refunds.testing.fake_stripe._faults import StripeApiError
 from kanorio_refunds.testing.fake_stripe._params import canonical
-from kanorio_refunds.testing.fake_stripe._render import fresh
 
 JsonDict = dict[str, Any]
 
 
 @attrs.frozen
 class SavedResult:
-    """An idempotency key's stored result: the first response or the error Stripe executed to."""
+    """An idempotency key's stored result: the first response or the error Stripe executed to.
+
+    ``params`` are the parameters as first sent (the model's own snapshot, never changed): they
+    are put in their wire form (``canonical``) only when a retry is compared with them, which
+    spares every keyed request that form (issue 10)."""
 
     operation: str
     params: Any
@@ -25,12 +28,12 @@ class SavedResult:
     error: StripeApiError | None
 
     def replay(self) -> JsonDict:
-        """The saved answer again: a fresh copy of the response, or a copy of the error raised."""
+        """The saved answer again: the response itself, which the model copies before handing it
+        out (``fresh``) and nobody changes, or a copy of the error raised."""
         if self.error is not None:
             raise self.error.clone()
         assert self.response is not None
-        response: JsonDict = fresh(self.response)
-        return response
+        return self.response
 
 
 class IdempotencyKeys:
@@ -47,7 +50,7 @@ class IdempotencyKeys:
         the key was first used with another operation or other parameters."""
         saved = self._saved.get((account, key))
         if saved is not None and (
-            saved.operation != operation or saved.params != canonical(params)
+            saved.operation != operation or canonical(saved.params) != canonical(params)
         ):
             raise StripeApiError(
                 400,
@@ -69,10 +72,10 @@ class IdempotencyKeys:
         response: JsonDict | None = None,
         error: StripeApiError | None = None,
     ) -> None:
-        """Keep what the endpoint executed to (a copy of ``response``, or of ``error``)."""
+        """Keep what the endpoint executed to: ``response`` and ``params`` as given (the
+        caller's copies, which nothing changes afterwards: the model's snapshot of the request
+        and the ``kept`` or rendered answer, handed out only as copies), or a copy of
+        ``error``."""
         self._saved[(account, key)] = SavedResult(
-            operation,
-            canonical(params),
-            None if response is None else fresh(response),
-            None if error is None else error.clone(),
+            operation, params, response, None if error is None else error.clone()
         )

@@ -62,7 +62,7 @@ from kanorio_refunds.testing.fake_stripe._faults import (
 )
 from kanorio_refunds.testing.fake_stripe._idempotency import IdempotencyKeys
 from kanorio_refunds.testing.fake_stripe._listing import page
-from kanorio_refunds.testing.fake_stripe._render import API_VERSION, fresh, render, snapshot
+from kanorio_refunds.testing.fake_stripe._render import API_VERSION, fresh, kept, render, snapshot
 from kanorio_refunds.testing.fake_stripe._requests import Call, Logged, RequestRecord, record_of
 from kanorio_refunds.testing.fake_stripe._units import (
     convert,
@@ -570,7 +570,7 @@ class FakeStripe:
             sent,
             idempotency_key,
             stripe_account,
-            lambda call: self._create_refund(call, sent),
+            lambda call: fresh(self._create_refund(call, sent)[0]),
         )
 
     # ---------------------------------------------------------------- back office: refunds
@@ -621,10 +621,12 @@ class FakeStripe:
                 charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
             self._revised(refund)
             previous = {"status": old}
-            self._emit("refund.updated", refund, now, previous=previous)
-            self._emit("charge.refund.updated", refund, now, previous=previous)
+            # One copy for the three events: each is copied again whenever it is read.
+            changed = kept(refund)
+            self._emit("refund.updated", changed, now, previous=previous)
+            self._emit("charge.refund.updated", changed, now, previous=previous)
             if status == "failed":
-                self._emit("refund.failed", refund, now)
+                self._emit("refund.failed", changed, now)
             updated: JsonDict = fresh(refund)
             return updated
 
@@ -665,7 +667,7 @@ class FakeStripe:
             self._kinds["dispute"].add(dp_id)
             state.dispute_ids.append(dp_id)
             charge["disputed"] = True
-            self._emit("charge.dispute.created", dispute, now)
+            self._emit("charge.dispute.created", kept(dispute), now)
             opened: JsonDict = fresh(dispute)
             return opened
 
@@ -686,7 +688,7 @@ class FakeStripe:
             dispute["status"] = moves[dispute["status"]]
             dispute["evidence_details"]["has_evidence"] = True
             dispute["evidence_details"]["submission_count"] += 1
-            self._emit("charge.dispute.updated", dispute, now, previous=previous)
+            self._emit("charge.dispute.updated", kept(dispute), now, previous=previous)
             updated: JsonDict = fresh(dispute)
             return updated
 
@@ -713,7 +715,7 @@ class FakeStripe:
             now = self._clock()
             previous = {"status": dispute["status"]}
             dispute["status"] = status
-            self._emit("charge.dispute.closed", dispute, now, previous=previous)
+            self._emit("charge.dispute.closed", kept(dispute), now, previous=previous)
             closed: JsonDict = fresh(dispute)
             return closed
 
@@ -1035,28 +1037,41 @@ class FakeStripe:
         state = self._charge_state[charge_id]
         return state.refund_ids if kind == "refund" else state.dispute_ids
 
-    def _create_refund(self, call: Call, params: JsonDict) -> JsonDict:
+    def _create_refund(self, call: Call, params: JsonDict) -> tuple[JsonDict, int | None]:
+        """POST /v1/refunds (``params``: the model's snapshot of them): the answer, which the
+        model keeps (the idempotency key's answer and, unexpanded, the ``refund.created``
+        event's object: a caller gets a ``fresh`` copy), and the refund's revision when the
+        answer is the refund, unexpanded, as it is now (None for a replay or an expansion)."""
         key = call.idempotency_key
         if key is not None:
             saved = self._idempotency.find(call.stripe_account, key, "create_refund", params)
             if saved is not None:
                 call.replayed = True
-                return saved.replay()
+                return saved.replay(), None
 
         parsed = params_of.refund_params(params)
         charge = self._resolve_charge(parsed)
         try:
-            refund = self._execute_refund(call, charge, parsed)
+            refund, created = self._execute_refund(call, charge, parsed)
         except StripeApiError as err:
             if key is not None:
                 self._idempotency.save(call.stripe_account, key, "create_refund", params, error=err)
             raise
-        response = render(refund, parsed.expand, self._objects.__getitem__, self._sublist)
+        revision: int | None = None
+        if parsed.expand:
+            # May still refuse the expansion (400, not saved for the key) after the refund was
+            # made, as before.
+            response = render(refund, parsed.expand, self._objects.__getitem__, self._sublist)
+        else:
+            # Unexpanded, the answer is the refund as the event keeps it (``render`` would copy
+            # the same dict again).
+            response = created
+            revision = self._refund_revisions[refund["id"]]
         if key is not None:
             self._idempotency.save(
                 call.stripe_account, key, "create_refund", params, response=response
             )
-        return response
+        return response, revision
 
     def _resolve_charge(self, parsed: params_of.RefundParams) -> JsonDict:
         charge: JsonDict | None = None
@@ -1077,8 +1092,9 @@ class FakeStripe:
 
     def _execute_refund(
         self, call: Call, charge: JsonDict, parsed: params_of.RefundParams
-    ) -> JsonDict:
-        """The part of POST /v1/refunds that runs after validation (its errors are stored)."""
+    ) -> tuple[JsonDict, JsonDict]:
+        """The part of POST /v1/refunds that runs after validation (its errors are stored):
+        the stored refund, and the copy of it ``refund.created`` keeps (``kept``)."""
         ch_id = charge["id"]
         if self._refunds_blocked(ch_id):
             raise invalid(
@@ -1122,12 +1138,13 @@ class FakeStripe:
         if parsed.reverse_transfer:
             reversed_transfer = self._reverse_transfer(charge, refund, call.now)
         self._revised(refund)
-        self._emit("refund.created", refund, call.now, call=call)
-        self._emit("charge.refunded", charge, call.now, previous=previous, call=call)
+        created = kept(refund)
+        self._emit("refund.created", created, call.now, call=call)
+        self._emit("charge.refunded", kept(charge), call.now, previous=previous, call=call)
         if reversed_transfer is not None:
             transfer, before = reversed_transfer
-            self._emit("transfer.reversed", transfer, call.now, previous=before, call=call)
-        return refund
+            self._emit("transfer.reversed", kept(transfer), call.now, previous=before, call=call)
+        return refund, created
 
     def _reverse_transfer(
         self, charge: JsonDict, refund: JsonDict, now: int
@@ -1197,6 +1214,8 @@ class FakeStripe:
         previous: JsonDict | None = None,
         call: Call | None = None,
     ) -> None:
+        """Emit an event about ``obj``: the copy of the stored object the event keeps
+        (``kept``), shared with nothing that changes."""
         self._changed()  # every change Stripe reports by an event is a change of the model
         self._events.append(
             shapes.event(

@@ -4,7 +4,8 @@ requested expansions) and how they travel on the wire (``stripe_json``).
 
 Stored objects are the model's state and never leave it: every answer is built from new dicts
 and lists by ``fresh``, so no caller can change the model behind its back. ``fresh`` knows JSON's
-types only, which is why it is about nine times faster than ``copy.deepcopy`` on a charge.
+types only, which is why it is about nine times faster than ``copy.deepcopy`` on a charge. What
+the model keeps of an object as it was (events, idempotent answers) is copied by ``kept``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,27 @@ def fresh(value: Any) -> Any:
     if kind is list:
         return [fresh(v) if type(v) is dict or type(v) is list else v for v in value]
     return value
+
+
+# Stored objects whose nested dicts and lists the model never changes in place: it changes
+# charges and refunds by assigning their top-level fields only (``amount_refunded``,
+# ``refunded``, ``disputed``, ``status``, ``failure_reason``, ...), and the shipped contract's
+# tampering replaces top-level fields too. Disputes (``evidence_details``) and transfers
+# (``reversals``) are changed deeper, so they are copied whole. A test runs every change the
+# model makes and checks that no earlier event shows it.
+_CHANGED_AT_TOP_LEVEL: Final = frozenset({"charge", "refund"})
+
+
+def kept(obj: JsonDict) -> JsonDict:
+    """A copy of a stored object that stays as the object is now, for what the model keeps
+    itself (an event's object, an idempotency key's answer) and hands out only as ``fresh``
+    copies of it: for a charge or a refund its top level (issue 10: a charge's copy costs a
+    thirtieth of ``fresh``; the nested dicts are shared with the stored object, which never
+    changes them), for any other object ``fresh``."""
+    if obj["object"] in _CHANGED_AT_TOP_LEVEL:
+        return obj.copy()
+    copied: JsonDict = fresh(obj)
+    return copied
 
 
 def snapshot(value: Any) -> Any:
@@ -552,9 +574,10 @@ def event(
     idempotency_key: str | None,
     account: str | None,
 ) -> JsonDict:
-    """A Stripe event about ``obj`` (a fresh copy is taken: the event keeps the object as it
-    was). Events of API calls name the request; back-office changes have no request."""
-    data: JsonDict = {"object": fresh(obj)}
+    """A Stripe event about ``obj``, which the event holds as given: a copy of the stored
+    object made by ``kept``, so the event keeps it as it was. Events of API calls name the
+    request; back-office changes have no request."""
+    data: JsonDict = {"object": obj}
     if previous is not None:
         data["previous_attributes"] = dict(previous)
     out: JsonDict = {
