@@ -258,6 +258,11 @@ def test_submitting_refunds_follow_every_change() -> None:
 # ----------------------------------------------------------------- review of issue 10
 
 
+def record_of(order: Order) -> PaymentRecord:
+    assert order.payment is not None
+    return order.payment
+
+
 def _base_order() -> Order:
     from kanorio_refunds.testing import paid_order
 
@@ -285,6 +290,10 @@ def test_a_subclass_of_order_keeps_its_own_fields_through_changes() -> None:
     assert tagged.with_status(OrderStatus.PAID).channel == "pos"
     audited = Audited(**fields, audited_by="ops")
     assert audited.with_status(OrderStatus.PAID).audited_by == "ops"
+    from kanorio_refunds.domain._order import at_version
+
+    assert at_version(audited, 3) == attrs.evolve(audited, version=3)
+    assert tagged.with_payment(record_of(tagged)).channel == "pos"
 
 
 def test_arithmetic_of_an_int_subclass_giving_no_int_is_refused() -> None:
@@ -367,6 +376,9 @@ def test_direct_builds_equal_attrs_evolve_field_by_field() -> None:
     assert record.with_amount_refunded(usd(9)) == attrs.evolve(record, amount_refunded=usd(9))
     order = _base_order()
     assert order.with_payment(record) == attrs.evolve(order, payment=record)
+    from kanorio_refunds.domain._order import at_version
+
+    assert at_version(order, 7) == attrs.evolve(order, version=7)
 
 
 def test_a_change_forgets_the_index_it_was_derived_from() -> None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 from typing import Final
 
-import attrs
-
 from kanorio_refunds.domain._feed import FeedEntry, added_entries
 from kanorio_refunds.domain._ids import ChargeId, EventId, OrderId, PaymentIntentId
 from kanorio_refunds.domain._listing import (
@@ -26,7 +24,7 @@ from kanorio_refunds.domain._listing import (
     matches,
     needs_sync,
 )
-from kanorio_refunds.domain._order import ActivityEntry, Order
+from kanorio_refunds.domain._order import ActivityEntry, Order, at_version
 from kanorio_refunds.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound
 
 _LISTING: Final = "memory-orders"
@@ -68,7 +66,7 @@ class InMemoryOrderRepository:
                 raise OrderAlreadyExists(
                     f"order {order.id!r} already exists; use save to change it"
                 )
-            stored = attrs.evolve(order, version=1)
+            stored = at_version(order, 1)
             self._orders[order.id] = stored
             self._index_payment(stored)
             self._added_as[order.id] = len(self._added_as) + 1
@@ -86,7 +84,7 @@ class InMemoryOrderRepository:
                     f"order {order.id!r} is at version {current.version}, not {expected_version}: "
                     f"someone else changed it; reload and try again"
                 )
-            stored = attrs.evolve(order, version=expected_version + 1)
+            stored = at_version(order, expected_version + 1)
             self._orders[order.id] = stored
             if stored.payment != current.payment:
                 self._index_payment(stored)

@@ -13,6 +13,10 @@ from kanorio_refunds.domain._ids import ActorId, SiteId
 class Role(enum.Enum):
     """A person's role on one website."""
 
+    # Hashed by identity, as members compare (issue 10: Enum's own __hash__ is Python code,
+    # run on every set or dict lookup of a member).
+    __hash__ = object.__hash__
+
     OWNER = "owner"
     ADMINISTRATOR = "administrator"
     STAFF = "staff"

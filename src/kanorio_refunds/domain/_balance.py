@@ -26,6 +26,10 @@ class FeePolicy(enum.Enum):
     ``GROSS``: Stripe's own cap, the whole captured amount; the seller absorbs the fees.
     """
 
+    # Hashed by identity, as members compare (issue 10: Enum's own __hash__ is Python code,
+    # run on every set or dict lookup of a member).
+    __hash__ = object.__hash__
+
     NET_OF_FEES = "net_of_fees"
     GROSS = "gross"
 

@@ -109,6 +109,28 @@ class Currency:
     code: str
     exponent: int = attrs.field(eq=False)
 
+    # Equality by code, as attrs would generate it, with an identity shortcut first (issue 10:
+    # currencies are compared on every amount computed, and ``Currency.of`` shares one object
+    # per code, so the shortcut is the usual answer). attrs sees these and generates none.
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Currency)
+        return self.code == other.code
+
+    def __ne__(self, other: object) -> bool:
+        if self is other:
+            return False
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Currency)
+        return self.code != other.code
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
     @classmethod
     def of(cls, code: str | Currency) -> Currency:
         """The currency for an ISO 4217 code (ASCII letters, case-insensitive, surrounding
@@ -168,6 +190,23 @@ class Money:
 
     minor: int = attrs.field(validator=_check_minor)
     currency: Currency
+
+    # As attrs would generate them (same class, equal minor units and currency), written out
+    # for speed (issue 10); attrs sees them and generates none.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Money)
+        return self.minor == other.minor and (
+            self.currency is other.currency or self.currency == other.currency
+        )
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash((self.minor, self.currency))
 
     # -- construction -----------------------------------------------------------------------
 

@@ -19,6 +19,10 @@ from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 class OrderStatus(enum.Enum):
     """The order's status as the backend shows it."""
 
+    # Hashed by identity, as members compare (issue 10: Enum's own __hash__ is Python code,
+    # run on every set or dict lookup of a member).
+    __hash__ = object.__hash__
+
     PENDING = "pending"
     PAID = "paid"
     PARTIALLY_REFUNDED = "partially_refunded"
@@ -77,6 +81,10 @@ def check_order_transition(current: OrderStatus, new: OrderStatus) -> None:
 
 class ActivityKind(enum.Enum):
     """What an activity entry records."""
+
+    # Hashed by identity, as members compare (issue 10: Enum's own __hash__ is Python code,
+    # run on every set or dict lookup of a member).
+    __hash__ = object.__hash__
 
     REFUND_REQUESTED = "refund_requested"
     REFUND_SUBMITTED = "refund_submitted"
@@ -197,6 +205,24 @@ class Order:
         if status != self.status:
             check_order_transition(self.status, status)
         return _changed(self, status=status)
+
+
+def at_version(order: Order, version: int) -> Order:
+    """``order`` as stored at ``version`` (what a repository's save hands back), built directly
+    like ``_changed`` (``attrs.evolve`` for a host's subclass, which keeps its fields)."""
+    if type(order) is not Order:
+        return attrs.evolve(order, version=version)
+    return Order(
+        order.id,
+        order.site_id,
+        order.total,
+        order.status,
+        order.payment,
+        order.refunds,
+        order.buyer_access,
+        order.activity,
+        version,
+    )
 
 
 def _changed(

@@ -23,6 +23,10 @@ from kanorio_refunds.errors import IllegalTransition, InvalidReason
 class RefundStatus(enum.Enum):
     """Where a refund stands. SUBMITTING is ours (recorded, not yet acknowledged by Stripe)."""
 
+    # Hashed by identity, as members compare (issue 10: Enum's own __hash__ is Python code,
+    # run on every set or dict lookup of a member).
+    __hash__ = object.__hash__
+
     SUBMITTING = "submitting"
     PENDING = "pending"
     REQUIRES_ACTION = "requires_action"

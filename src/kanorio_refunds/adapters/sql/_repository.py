@@ -47,7 +47,7 @@ from kanorio_refunds.domain._listing import (
     decode_cursor,
     encode_cursor,
 )
-from kanorio_refunds.domain._order import ActivityEntry, Order
+from kanorio_refunds.domain._order import ActivityEntry, Order, at_version
 from kanorio_refunds.domain._refund import Refund
 from kanorio_refunds.errors import (
     ConcurrencyConflict,
@@ -245,7 +245,7 @@ class SqlOrderRepository:
 
     def add(self, order: Order) -> Order:
         """Store a new order at version 1; ``OrderAlreadyExists`` if the id is taken."""
-        stored = attrs.evolve(order, version=1)
+        stored = at_version(order, 1)
         # Every row is built (and so checked) before the transaction starts.
         row = order_row(stored)
         refunds = [refund_row(order.id, i, r) for i, r in enumerate(order.refunds)]
@@ -288,7 +288,7 @@ class SqlOrderRepository:
         """
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
             raise TypeError("expected_version must be an int")
-        stored = attrs.evolve(order, version=expected_version + 1)
+        stored = at_version(order, expected_version + 1)
         values = order_row(stored)
         del values["id"]
         write_id = uuid.uuid4().hex
