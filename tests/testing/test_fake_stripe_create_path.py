@@ -14,15 +14,18 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
+import pytest
 
 from kanorio_refunds.domain._ids import PaymentIntentId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._payment import RefundRequest
+from kanorio_refunds.domain._refund import RefundReason, RefundStatus
 from kanorio_refunds.errors import RefundError
 from kanorio_refunds.testing.fake_stripe import (
     FakeStripe,
@@ -32,6 +35,7 @@ from kanorio_refunds.testing.fake_stripe import (
     StripeConnectionFault,
     StripeTimeoutFault,
 )
+from kanorio_refunds.testing.fake_stripe import _gateway as gateway_module
 
 # The SHA-256 of ``_scenario``'s log as the code before the issue-10 create-path changes wrote
 # it (8f885fc). Never update it to make a change pass: a new value means an answer changed.
@@ -450,3 +454,200 @@ def test_a_later_change_never_shows_in_an_earlier_event() -> None:
     assert len(final) > 40
     for seen in log.seen_events:
         assert final[: len(seen)] == seen
+
+
+# ----------------------------------------------------------------------- the gateway's create
+
+
+class _Proxy:
+    """The model behind a stand-in, which makes the gateway take its plain path
+    (``FakeStripe.create_refund``, then ``parse_refund`` of its answer)."""
+
+    def __init__(self, stripe: FakeStripe) -> None:
+        self._stripe = stripe
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stripe, name)
+
+
+def _outcome(run: Callable[[], Any]) -> Any:
+    try:
+        return run()
+    except RefundError as err:
+        return f"{type(err).__name__}: {err}"
+
+
+def test_the_gateway_creates_as_the_plain_path_does() -> None:
+    """L1, issue 10: the gateway's create on the model itself (``create_refund_to_read``)
+    answers what ``parse_refund`` of ``FakeStripe.create_refund``'s answer gives, error for
+    error, with the same requests logged and the same events, replays and faults included."""
+    models = FakeStripe(), FakeStripe()
+    pis = [m.create_payment(10_000, "usd", stripe_fee=320)["id"] for m in models]
+    assert pis[0] == pis[1]
+    pi = pis[0]
+    ours = FakeStripeGateway(models[0])
+    plain = FakeStripeGateway(cast(FakeStripe, _Proxy(models[1])))
+    steps: list[tuple[Fault | None, RefundRequest]] = [
+        (None, _request(pi, "a", 100)),
+        (None, _request(pi, "a", 100)),  # replay
+        (None, _request(pi, "a", 200)),  # the key with other parameters
+        (None, _request(pi, "b", 10**6)),  # too large: saved for the key
+        (None, _request(pi, "b", 10**6)),
+        (Fault.TIMEOUT_AFTER_CREATE, _request(pi, "c", 300)),
+        (None, _request(pi, "c", 300)),
+        (Fault.CONNECTION_ERROR, _request(pi, "d", 400)),
+        (Fault.SERVER_ERROR, _request(pi, "d", 400)),
+        (None, _request(pi, "d", 400)),
+        (None, attrs.evolve(_request(pi, "e", 500), reason=RefundReason.DUPLICATE)),
+    ]
+    for fault, request in steps:
+        if fault is not None:
+            for model in models:
+                model.inject_fault(fault)
+        got = _outcome(lambda request=request: ours.create_refund(request))
+        want = _outcome(lambda request=request: plain.create_refund(request))
+        assert got == want
+    charge = models[0].charge_of(pi)["id"]
+    by_charge = attrs.evolve(_request(pi, "f", 600), payment_intent_id=None, charge_id=charge)
+    assert ours.create_refund(by_charge) == plain.create_refund(by_charge)
+    assert models[0].requests == models[1].requests
+    assert models[0].events() == models[1].events()
+    assert ours.fetch_payment(PaymentIntentId(pi), None) == plain.fetch_payment(
+        PaymentIntentId(pi), None
+    )
+
+
+class _Counts:
+    """How many refunds the gateway parses and the model renders for it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.parsed: list[str] = []
+        self.rendered: list[str] = []
+        real_parse = gateway_module.parse_refund
+        real_rendered = FakeStripe.rendered_refunds
+
+        def parse(obj: Any) -> Any:
+            self.parsed.append(obj["id"])
+            return real_parse(obj)
+
+        def rendered(stripe: FakeStripe, ids: Any) -> Any:
+            self.rendered.extend(ids)
+            return real_rendered(stripe, ids)
+
+        monkeypatch.setattr(gateway_module, "parse_refund", parse)
+        monkeypatch.setattr(FakeStripe, "rendered_refunds", rendered)
+
+
+def _paid() -> tuple[FakeStripe, FakeStripeGateway, PaymentIntentId]:
+    model = FakeStripe()
+    pi = PaymentIntentId(model.create_payment(10_000, "usd", stripe_fee=320)["id"])
+    return model, FakeStripeGateway(model), pi
+
+
+def test_a_refund_the_gateway_created_is_not_read_again_until_it_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B4, issue 10: the refund the gateway just created is kept as it parsed it, at the
+    revision of the state it was answered in, so the next live read neither renders nor parses
+    it; once it changes at Stripe (a late failure) the next read reads it again. Every read
+    equals a plain read."""
+    model, gateway, pi = _paid()
+    counts = _Counts(monkeypatch)
+    gateway.fetch_payment(pi, None)
+    created = gateway.create_refund(_request(pi, "k", 100))
+    assert counts.parsed == [created.id]
+    live = gateway.fetch_payment(pi, None)
+    assert counts.parsed == [created.id]
+    assert counts.rendered == []
+    assert live.refunds == (created,)
+    plain = FakeStripeGateway(cast(FakeStripe, _Proxy(model)))
+    assert live == plain.fetch_payment(pi, None)
+
+    model.set_refund_status(created.id, "failed")
+    counts.parsed.clear()
+    live = gateway.fetch_payment(pi, None)
+    assert counts.rendered == [created.id]
+    assert counts.parsed == [created.id]
+    assert [r.status for r in live.refunds] == [RefundStatus.FAILED]
+    assert live == plain.fetch_payment(pi, None)
+
+
+def test_a_replayed_answer_is_never_kept_as_the_refund_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """L1, S3, issue 10: a retry with the same key replays the first answer (the refund as it
+    was when created); the refund has failed since, so that answer is not kept as its present
+    state: the next read says FAILED. Expanded answers and timeouts keep nothing either."""
+    model, gateway, pi = _paid()
+    first = gateway.create_refund(_request(pi, "k", 100))
+    model.set_refund_status(first.id, "failed")
+    counts = _Counts(monkeypatch)
+    replayed = gateway.create_refund(_request(pi, "k", 100))
+    assert replayed == first
+    assert replayed.status is RefundStatus.SUCCEEDED
+    statuses = [r.status for r in gateway.fetch_payment(pi, None).refunds]
+    assert statuses == [RefundStatus.FAILED]
+    assert counts.rendered == [first.id]
+
+    model.inject_fault(Fault.TIMEOUT_AFTER_CREATE)
+    with pytest.raises(RefundError):
+        gateway.create_refund(_request(pi, "t", 100))
+    counts.rendered.clear()
+    assert len(gateway.fetch_payment(pi, None).refunds) == 2
+    assert len(counts.rendered) == 1  # the refund made behind the timeout, read once
+
+
+def test_create_refund_to_read_names_the_revision_of_what_it_answers() -> None:
+    """Issue 10: ``create_refund_to_read`` answers ``create_refund``'s answer with the
+    refund's revision (``refund_revisions``) when it shows the refund as stored, and None for
+    an expansion or a replay; its answer is the model's, equal to the copy handed out."""
+    model, _, pi = _paid()
+    revision, answer = model.create_refund_to_read({"payment_intent": pi, "amount": 1})
+    assert revision == model.refund_revisions([answer["id"]])[0] != 0
+    assert answer == model.retrieve_refund(answer["id"])
+    expanded = {"payment_intent": pi, "amount": 1, "expand": ["charge"]}
+    revision, answer = model.create_refund_to_read(expanded, idempotency_key="x")
+    assert revision is None
+    assert answer["charge"]["object"] == "charge"
+    again = model.create_refund_to_read(dict(expanded), idempotency_key="x")
+    assert again == (None, answer)
+    first = model.create_refund_to_read({"payment_intent": pi, "amount": 2}, idempotency_key="y")
+    assert first[0] is not None
+    assert (
+        model.create_refund_to_read({"payment_intent": pi, "amount": 2}, idempotency_key="y")[0]
+        is None
+    )
+
+
+def test_a_slow_create_never_replaces_a_newer_read_of_its_refund(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """L6, issue 10: thread A creates a refund and parses the answer slowly; meanwhile the
+    refund fails at Stripe and another read parses it FAILED. A's older parse is not kept over
+    the newer one, and every later read says FAILED."""
+    model, gateway, pi = _paid()
+    gateway.fetch_payment(pi, None)
+    a_parsing, go_a = threading.Event(), threading.Event()
+    real_parse = gateway_module.parse_refund
+
+    def parse(obj: Any) -> Any:
+        if threading.current_thread().name == "A":
+            a_parsing.set()
+            go_a.wait(5)
+        return real_parse(obj)
+
+    monkeypatch.setattr(gateway_module, "parse_refund", parse)
+    a = threading.Thread(target=lambda: gateway.create_refund(_request(pi, "k", 100)), name="A")
+    a.start()
+    assert a_parsing.wait(5)
+    (refund,) = model.refunds_of(pi)
+    model.set_refund_status(refund["id"], "failed")
+    assert [r.status for r in gateway.fetch_payment(pi, None).refunds] == [RefundStatus.FAILED]
+    newer = gateway._parsed[refund["id"]]
+    go_a.set()
+    a.join(10)
+    assert gateway._parsed[refund["id"]] is newer
+    model.create_refund({"payment_intent": pi, "amount": 1})  # the charge's refunds change
+    for _ in range(2):
+        statuses = {r.id: r.status for r in gateway.fetch_payment(pi, None).refunds}
+        assert statuses[refund["id"]] is RefundStatus.FAILED

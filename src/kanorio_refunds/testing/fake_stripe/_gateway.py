@@ -241,10 +241,34 @@ class FakeStripeGateway:
             refund_application_fee=self._refund_application_fee,
             reverse_transfer=self._reverse_transfer,
         )
-        created = _call(
-            lambda: self.stripe.create_refund(params, idempotency_key=request.idempotency_key)
+        stripe = self.stripe
+        if type(stripe) is not FakeStripe:
+            created = _call(
+                lambda: stripe.create_refund(params, idempotency_key=request.idempotency_key)
+            )
+            return parse_refund(created)
+        # The model itself: the same request, answered with the model's copy (only read here,
+        # by parse_refund), and the revision of the refund it shows.
+        revision, shown = _call(
+            lambda: stripe.create_refund_to_read(params, idempotency_key=request.idempotency_key)
         )
-        return parse_refund(created)
+        refund = parse_refund(shown)
+        if revision is not None:
+            self._keep_created(stripe, shown["id"], revision, refund)
+        return refund
+
+    def _keep_created(
+        self, stripe: FakeStripe, refund_id: str, revision: int, refund: GatewayRefund
+    ) -> None:
+        """Issue 10: keep the refund just created, parsed, at the revision of exactly the state
+        its answer showed, so the next live read (``_kept_refunds``) neither renders nor parses
+        it again. A parse at a newer revision (another thread read the refund after a change:
+        revisions only grow) is never replaced by this older one."""
+        with self._kept_lock:
+            self._keep_for(stripe)
+            kept = self._parsed.get(refund_id)
+            if kept is None or kept[0] < revision:
+                self._parsed[refund_id] = (revision, refund)
 
     def list_refunds(
         self, payment_intent_id: PaymentIntentId | None, charge_id: ChargeId | None

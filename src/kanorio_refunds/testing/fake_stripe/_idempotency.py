@@ -4,9 +4,7 @@ success or error, replayed on a retry with the same parameters."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from kanorio_refunds.testing.fake_stripe._faults import StripeApiError
 from kanorio_refunds.testing.fake_stripe._params import canonical
@@ -14,13 +12,13 @@ from kanorio_refunds.testing.fake_stripe._params import canonical
 JsonDict = dict[str, Any]
 
 
-@attrs.frozen
-class SavedResult:
+class SavedResult(NamedTuple):
     """An idempotency key's stored result: the first response or the error Stripe executed to.
 
     ``params`` are the parameters as first sent (the model's own snapshot, never changed): they
     are put in their wire form (``canonical``) only when a retry is compared with them, which
-    spares every keyed request that form (issue 10)."""
+    spares every keyed request that form; a named tuple costs a third of a frozen attrs class
+    (issue 10)."""
 
     operation: str
     params: Any

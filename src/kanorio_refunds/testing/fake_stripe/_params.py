@@ -8,7 +8,7 @@ transport (everything a string), so both spellings are accepted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -82,7 +82,8 @@ def metadata(value: Any) -> dict[str, str]:
     """Validate metadata with Stripe's limits and messages (Stripe sends no error code here)."""
     if value is None or value == "":
         return {}
-    if not isinstance(value, Mapping):
+    # ``type(...) is dict`` first: the usual case, spared the slow ABC check (issue 10).
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise invalid("Invalid metadata: must be a hash of keys to string values", param="metadata")
     checked: dict[str, str] = {}
     for key, val in value.items():
@@ -162,9 +163,9 @@ def list_params(
     return ListParams(page_size, starting_after, ending_before, paths)
 
 
-@attrs.frozen
-class RefundParams:
-    """The checked parameters of POST /v1/refunds."""
+class RefundParams(NamedTuple):
+    """The checked parameters of POST /v1/refunds (a named tuple: made on every refund, it
+    costs a third of a frozen attrs class; issue 10)."""
 
     payment_intent: str | None
     charge: str | None
@@ -177,22 +178,20 @@ class RefundParams:
 
 
 def refund_params(params: Mapping[str, Any]) -> RefundParams:
-    """Stripe's parameter validation of POST /v1/refunds (nothing is stored if it fails)."""
-    for name in params:
-        if name not in REFUND_PARAMS:
-            raise invalid(
-                f"Received unknown parameter: {name}", code="parameter_unknown", param=name
-            )
-    ids: dict[str, str | None] = {}
-    for name in ("payment_intent", "charge"):
-        value = params.get(name)
-        if value is not None and (not isinstance(value, str) or not value):
-            raise invalid(
-                f"Invalid {name}: must be a non-empty string",
-                code="parameter_invalid_string_empty",
-                param=name,
-            )
-        ids[name] = value
+    """Stripe's parameter validation of POST /v1/refunds (nothing is stored if it fails).
+
+    The checks run in this order, so a request with several mistakes is refused for the first:
+    unknown parameters (in the order sent), ``payment_intent``, ``charge``, ``reason``,
+    ``amount``, ``metadata``, ``refund_application_fee``, ``reverse_transfer``, ``expand``, and
+    last that one of the two ids is given."""
+    if not REFUND_PARAMS.issuperset(params):  # one pass in C for the usual, valid request
+        for name in params:
+            if name not in REFUND_PARAMS:
+                raise invalid(
+                    f"Received unknown parameter: {name}", code="parameter_unknown", param=name
+                )
+    payment_intent = _id_param(params, "payment_intent")
+    charge = _id_param(params, "charge")
     amount = params.get("amount")
     reason = params.get("reason")
     if reason is not None and reason not in REFUND_REASONS:
@@ -201,25 +200,39 @@ def refund_params(params: Mapping[str, Any]) -> RefundParams:
             "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
             param="reason",
         )
-    parsed = RefundParams(
-        payment_intent=ids["payment_intent"],
-        charge=ids["charge"],
-        amount=None if amount is None else positive_int(amount, "amount"),
-        reason=reason,
-        metadata=metadata(params.get("metadata")),
-        refund_application_fee=boolean(
-            params.get("refund_application_fee", False), "refund_application_fee"
-        ),
-        reverse_transfer=boolean(params.get("reverse_transfer", False), "reverse_transfer"),
-        expand=expand(params.get("expand")),
-    )
-    if parsed.payment_intent is None and parsed.charge is None:
+    # The usual values (a positive int, real bools, no expand) are taken as they are: what
+    # positive_int, boolean and expand would answer for them, without the calls.
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        amount = positive_int(amount, "amount")
+    meta = metadata(params.get("metadata"))
+    refund_fee = params.get("refund_application_fee", False)
+    if type(refund_fee) is not bool:
+        refund_fee = boolean(refund_fee, "refund_application_fee")
+    reverse = params.get("reverse_transfer", False)
+    if type(reverse) is not bool:
+        reverse = boolean(reverse, "reverse_transfer")
+    paths = params.get("expand")
+    paths = () if paths is None else expand(paths)
+    parsed = RefundParams(payment_intent, charge, amount, reason, meta, refund_fee, reverse, paths)
+    if payment_intent is None and charge is None:
         raise invalid(
             "One of the following params should be provided for this request: "
             "payment_intent or charge.",
             code="parameter_missing",
         )
     return parsed
+
+
+def _id_param(params: Mapping[str, Any], name: str) -> str | None:
+    """An object id parameter: absent (None) or a non-empty string."""
+    value = params.get(name)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise invalid(
+            f"Invalid {name}: must be a non-empty string",
+            code="parameter_invalid_string_empty",
+            param=name,
+        )
+    return value
 
 
 def read_params(object_id: str, expand_param: Sequence[str]) -> JsonDict:

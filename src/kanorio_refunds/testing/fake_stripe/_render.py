@@ -574,9 +574,10 @@ def event(
     idempotency_key: str | None,
     account: str | None,
 ) -> JsonDict:
-    """A Stripe event about ``obj``, which the event holds as given: a copy of the stored
-    object made by ``kept``, so the event keeps it as it was. Events of API calls name the
-    request; back-office changes have no request."""
+    """A Stripe event about ``obj``, which the event holds as given (the model passes a
+    ``fresh`` copy of what it kept when it emitted the event, built for a reader); the
+    ``previous`` attributes are copied. Events of API calls name the request; back-office
+    changes have no request."""
     data: JsonDict = {"object": obj}
     if previous is not None:
         data["previous_attributes"] = dict(previous)
