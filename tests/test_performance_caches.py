@@ -408,3 +408,29 @@ def test_a_change_forgets_the_index_it_was_derived_from() -> None:
     middle = versions[20]
     assert middle.find_refund(RefundId("rf_19")) == order.find_refund(RefundId("rf_19"))
     assert middle.submitted_refund_ids() == {RefundId(f"rf_{n}") for n in range(20)}
+
+
+def test_a_kept_status_is_only_for_its_own_record_policy_and_status() -> None:
+    """S1, issue 10: ``rederive_status`` keeps the status it found for a refunds tuple and a
+    payment record; the same tuple with another record (Stripe refunded more), another fee
+    policy or another current status is derived afresh."""
+    from kanorio_refunds.domain._status import rederive_status
+    from kanorio_refunds.testing import refund
+
+    base = _base_order()  # USD 100.00, fees 3.20 + 1.00
+    order = base.with_refund(refund(base, "95.00", RefundStatus.SUCCEEDED, refund_id="rf_1"))
+    order = attrs.evolve(order, status=OrderStatus.PARTIALLY_REFUNDED)
+    net = FeePolicy.NET_OF_FEES
+    assert rederive_status(order, net, at=AT) is order  # 0.80 left: kept PARTIALLY_REFUNDED
+    assert rederive_status(order, net, at=AT) is order
+    assert rederive_status(order, FeePolicy.GROSS, at=AT) is order
+    refunded_all = order.with_payment(record_of(order).with_amount_refunded(usd(10_000)))
+    assert refunded_all.refunds is order.refunds
+    assert rederive_status(refunded_all, net, at=AT).status is OrderStatus.REFUNDED
+    paid = attrs.evolve(order, status=OrderStatus.PAID)
+    assert rederive_status(paid, net, at=AT).status is OrderStatus.PARTIALLY_REFUNDED
+    tight = order.with_refund(refund(order, "0.80", RefundStatus.PENDING, refund_id="rf_2"))
+    tight = attrs.evolve(tight, status=OrderStatus.REFUNDED)
+    assert rederive_status(tight, net, at=AT) is tight  # nothing left net of fees: kept
+    gross = rederive_status(tight, FeePolicy.GROSS, at=AT)  # 4.20 left of the gross amount
+    assert gross.status is OrderStatus.PARTIALLY_REFUNDED

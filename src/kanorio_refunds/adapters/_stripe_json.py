@@ -141,7 +141,8 @@ def _quote(text: str) -> str:
 
 
 def _require_object(obj: Any, what: str) -> None:
-    if not isinstance(obj, Mapping):
+    # ``type(...) is dict`` first: the usual answer, without the ABC's check (issue 10).
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise GatewayProtocolError(f"Stripe {what} is not an object: {type(obj).__name__}")
 
 
@@ -150,7 +151,7 @@ def _require_object(obj: Any, what: str) -> None:
 
 
 def _field(obj: Mapping[str, Any], key: str, what: str) -> Any:
-    if not isinstance(obj, Mapping) or key not in obj:
+    if (type(obj) is not dict and not isinstance(obj, Mapping)) or key not in obj:
         raise GatewayProtocolError(f"Stripe {what} has no {key!r}; cannot read it")
     return obj[key]
 
@@ -181,7 +182,7 @@ def _id_of(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         inner = value.get("id")
         return inner if isinstance(inner, str) else None
     raise GatewayProtocolError(f"expected an id or an object, got {type(value).__name__}")
@@ -282,7 +283,7 @@ def _metadata(value: Any) -> dict[str, str]:
     turned into text: our refund and order ids are read from it."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise GatewayProtocolError(f"Stripe refund metadata is not a hash: {value!r:.40}")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise GatewayProtocolError("Stripe refund metadata holds something that is not a string")

@@ -144,7 +144,12 @@ def refundable_amount(
     net = captured.minor
     if policy is FeePolicy.NET_OF_FEES:
         net -= stripe_fee.minor + platform_fee.minor
-    raw = max(min(net - reserved.minor, captured.minor - refunded.minor), 0)
+    raw = net - reserved.minor
+    remaining = captured.minor - refunded.minor
+    if remaining < raw:
+        raw = remaining
+    if raw <= 0:
+        return Money(0, currency)
     return Money(raw - raw % stripe_step(currency), currency)
 
 

@@ -420,12 +420,23 @@ def stripe_step(currency: Currency) -> int:
     Three-decimal currencies go in multiples of 10 thousandths; ISK in whole krónur; a currency
     whose ISO exponent exceeds Stripe's decimals (e.g. MGA) in whole Stripe units.
     """
+    key = (currency.code, currency.exponent)
+    known = _STEPS.get(key)
+    if known is not None:
+        return known
     code = currency.code
     decimals = stripe_decimals(code)
     step: int = 10 ** max(0, currency.exponent - decimals)
     if code in STRIPE_THREE_DECIMAL:
         step = max(step, 10)
+    if len(_STEPS) < _MAX_CURRENCIES:
+        _STEPS[key] = step
     return step
+
+
+# Each currency's step, once computed (issue 10: asked on every balance); bounded like
+# ``_CURRENCIES``.
+_STEPS: dict[tuple[str, int], int] = {}
 
 
 def to_stripe_amount(money: Money) -> int:

@@ -33,7 +33,12 @@ class OrderStatus(enum.Enum):
     @property
     def label(self) -> str:
         """The status as the help page writes it: 'Partially Refunded'."""
-        return self.value.replace("_", " ").title()
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS: Final[dict[OrderStatus, str]] = {
+    status: status.value.replace("_", " ").title() for status in OrderStatus
+}
 
 
 # S2: the order state machine. EXPIRED is final. PAYMENT_FAILED is not (S2 revised with I2):
@@ -278,6 +283,7 @@ class _Index:
         "confirmed_by",
         "refunds",
         "reserved",
+        "status_kept",
         "submitting",
     )
 
@@ -298,6 +304,10 @@ class _Index:
         self.reserved = reserved  # computed on first use
         #: A gateway read (its refunds, immutable) that agreed with every refund here.
         self.confirmed_by: tuple[GatewayRefund, ...] | None = None
+        #: (payment record, policy, status): S1 derives that status for these refunds with
+        #: that (immutable) record and fee policy (``_status.rederive_status``). One tuple, set
+        #: in one assignment, so threads sharing the index never see halves of two.
+        self.status_kept: tuple[PaymentRecord, object, OrderStatus] | None = None
 
 
 # Enough for a sweep of a few thousand orders (sync of every order, a Transactions page) to

@@ -9,7 +9,13 @@ from typing import Final
 from kanorio_refunds.domain._balance import FeePolicy, refundable_amount
 from kanorio_refunds.domain._ids import ActorId
 from kanorio_refunds.domain._money import Money
-from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
+from kanorio_refunds.domain._order import (
+    ActivityEntry,
+    ActivityKind,
+    Order,
+    OrderStatus,
+    refunds_index,
+)
 from kanorio_refunds.domain._refund import Refund
 from kanorio_refunds.errors import InvalidPaymentRecord
 
@@ -62,14 +68,23 @@ def rederive_status(
     Every change to an order's refunds ends with this, so the status can never disagree with
     the amounts. An order whose payment record cannot give a balance keeps its status.
     """
-    if order.payment is None:
+    payment, refunds = order.payment, order.refunds
+    if payment is None:
+        return order
+    index = refunds_index(refunds) if type(refunds) is tuple else None
+    kept = index.status_kept if index is not None else None
+    if kept is not None and kept[0] is payment and kept[1] is policy and kept[2] is order.status:
+        # Issue 10: this status was derived for these very refunds (the index's tuple) and this
+        # very payment record, both immutable: the same answer again.
         return order
     try:
-        refundable = refundable_amount(order.payment, order.refunds, policy)
+        refundable = refundable_amount(payment, refunds, policy)
     except InvalidPaymentRecord:
         return order
-    status = derive_order_status(order.status, order.refunds, refundable)
+    status = derive_order_status(order.status, refunds, refundable)
     if status == order.status:
+        if index is not None:
+            index.status_kept = (payment, policy, status)
         return order
     return order.with_status(status).with_activity(
         ActivityEntry(
