@@ -73,8 +73,8 @@ class FakeStripeGateway:
         self._refund_application_fee = refund_application_fee
         self._reverse_transfer = reverse_transfer
         # The refunds read (issue 10, ``_kept_refunds``): each parsed refund with the revision
-        # it was read at, and per charge the last tuple handed out with the charge's revision
-        # and the ids it lists.
+        # it was read at (or created at, ``_keep_created``), and per charge the last tuple
+        # handed out with the charge's revision and the ids it lists.
         # Kept for one simulator (``stripe`` is a public attribute a test may point elsewhere),
         # and filled under a lock: a host's threads share the gateway, and one thread's older
         # parse must not replace another's newer one.

@@ -33,7 +33,10 @@ charge are serialised exactly like Stripe's per-object locking would do.
 
 Speed: hosts' property tests run the model millions of times, so no call scans what the model
 holds (refunds and disputes are indexed by charge, list pages found by bisection) and answers are
-built as fresh dicts (``_render.fresh``) rather than with ``copy.deepcopy``.
+built as fresh dicts (``_render.fresh``) rather than with ``copy.deepcopy``. What the model only
+keeps for later (the request log, events, idempotent answers) is stored as cheaply as exactness
+allows, and built or copied when it is read (issue 10): log entries and events as tuples, the
+objects of events as ``_render.kept`` copies, shared with an unexpanded refund answer.
 """
 
 from __future__ import annotations
@@ -826,10 +829,10 @@ class FakeStripe:
     # ---------------------------------------------------------------- for FakeStripeGateway
 
     # ``FakeStripeGateway`` reads every refund of a payment on each live read, as the Stripe
-    # adapter does. These let it keep the refunds it read (parsed, immutable) and skip copying
-    # and parsing the ones that did not change since (issue 10), while making exactly the
-    # requests the Stripe adapter makes: each is logged and faultable like the call it stands
-    # for.
+    # adapter does. These let it keep the refunds it read or created (parsed, immutable) and
+    # skip copying and parsing the ones that did not change since (issue 10), while making
+    # exactly the requests the Stripe adapter makes: each is logged and faultable like the call
+    # it stands for.
 
     def refunds_revision(self, charge_id: str) -> int:
         """A number that changes whenever a refund of the charge is created or changes (0 for
