@@ -146,7 +146,14 @@ def balance_remains(breakdown: BalanceBreakdown | None) -> Ineligibility | None:
 
 def order_breakdown(order: Order, policy: FeePolicy) -> BalanceBreakdown | None:
     """The order's balance breakdown, or None when its payment record cannot support one (E4)."""
-    if order.payment is None or payment_record_problem(order) is not None:
+    return _breakdown_of(order, policy, payment_record_problem(order))
+
+
+def _breakdown_of(
+    order: Order, policy: FeePolicy, problem: Ineligibility | None
+) -> BalanceBreakdown | None:
+    """``order_breakdown`` given what ``payment_record_problem`` found for the order."""
+    if order.payment is None or problem is not None:
         return None
     try:
         return refundable_balance(order.payment, order.refunds, policy)
@@ -158,12 +165,13 @@ def check_eligibility(
     order: Order, actor: Actor, policy: FeePolicy = FeePolicy.NET_OF_FEES
 ) -> Eligibility:
     """E1–E5: every failing rule, in rule order, with the refundable balance."""
-    breakdown = order_breakdown(order, policy)
+    problem = payment_record_problem(order)
+    breakdown = _breakdown_of(order, policy, problem)
     checks = (
         status_allows_refund(order),
         actor_may_refund(order, actor),
         balance_remains(breakdown),
-        payment_record_problem(order),
+        problem,
         payment_not_disputed(order),
     )
     refundable = breakdown.refundable if breakdown else Money.zero(order.currency)

@@ -91,12 +91,18 @@ def stripe_decimals(code: str) -> int:
 
     Raises ``UnknownCurrency`` for a code that is not ISO 4217.
     """
+    known = _DECIMALS.get(code)
+    if known is not None:
+        return known
     upper = Currency.of(code).code
-    if upper in STRIPE_ZERO_DECIMAL:
-        return 0
-    if upper in STRIPE_THREE_DECIMAL:
-        return 3
-    return 2
+    decimals = 0 if upper in STRIPE_ZERO_DECIMAL else 3 if upper in STRIPE_THREE_DECIMAL else 2
+    if len(_DECIMALS) < _MAX_CURRENCIES:
+        _DECIMALS[code] = decimals
+    return decimals
+
+
+# Stripe's decimals by the exact text asked for (issue 10: asked for every amount sent or read).
+_DECIMALS: dict[str, int] = {}
 
 
 @attrs.frozen
@@ -455,7 +461,7 @@ def to_stripe_amount(money: Money) -> int:
     shift = decimals - money.currency.exponent
     units: int = money.minor * 10**shift if shift >= 0 else money.minor // 10**-shift
     max_digits = STRIPE_MAX_DIGITS_BY_CURRENCY.get(code, STRIPE_MAX_DIGITS)
-    if len(str(abs(units))) > max_digits:
+    if abs(units) >= 10**max_digits:  # more than max_digits digits
         raise InvalidAmount(
             f"{money} is too large for Stripe: amounts have at most {max_digits} digits in "
             f"Stripe's units of {code}"
