@@ -160,7 +160,7 @@ class OrderLifeUseCases:
         for _ in range(self.max_attempts):
             order = self.orders.get(order_id)
             updated = change(order)
-            if updated == order:
+            if updated is order or updated == order:  # most reads change nothing at all
                 return order
             try:
                 saved = self.orders.save(updated, order.version)

@@ -289,6 +289,28 @@ def test_only_the_confirming_actor_may_process_an_intact_quote() -> None:
         require_may_process(order, attrs.evolve(quote, amount=usd("90.00")), OWNER)
 
 
+def test_the_very_quote_on_the_very_order_is_still_refused_by_what_changed() -> None:
+    """F2, E2, B1: a quote processed as the very object ``quote_refund`` made (its checks are
+    then not repeated on the very same order, actor and policy) is still refused by anything
+    else: an actor of the same id who lost the role, another fee policy that changes the
+    balance, the order as saved since (another object), a copy of the quote changed by a form."""
+    order = paid_order()  # 95.80 refundable net of fees, 100.00 gross
+    quote = quoted(order, "30.00")
+    assert process_quote(order, quote, OWNER, NET, at=T1).refunds[-1].amount == usd("30.00")
+    demoted = staff(actor_id=OWNER.id)
+    with pytest.raises(PermissionDenied):
+        require_may_process(order, quote, demoted)
+    with pytest.raises(StaleQuote):
+        process_quote(order, quote, OWNER, FeePolicy.GROSS, at=T1)
+    moved = requested(order, quoted(order, "1.00"))
+    with pytest.raises(StaleQuote):
+        process_quote(moved, quote, OWNER, NET, at=T1)
+    same_figures = attrs.evolve(order, version=order.version + 1)  # saved since: re-checked
+    assert process_quote(same_figures, quote, OWNER, NET, at=T1).refunds[-1].quote_id == quote.id
+    with pytest.raises(InvalidQuote):
+        require_may_process(order, attrs.evolve(quote, notes="changed"), OWNER)
+
+
 # ---------------------------------------------------------------------------- the gateway call
 
 

@@ -86,7 +86,7 @@ class InMemoryOrderRepository:
                 )
             stored = at_version(order, expected_version + 1)
             self._orders[order.id] = stored
-            if stored.payment != current.payment:
+            if stored.payment is not current.payment and stored.payment != current.payment:
                 self._index_payment(stored)
             self._publish(stored, current.activity)
             return stored
