@@ -15,7 +15,7 @@ import threading
 from typing import Final
 
 from kanorio_refunds.domain._feed import FeedEntry, added_entries
-from kanorio_refunds.domain._ids import ChargeId, EventId, OrderId, PaymentIntentId
+from kanorio_refunds.domain._ids import ChargeId, EventId, OrderId, PaymentIntentId, SiteId
 from kanorio_refunds.domain._listing import (
     ListingPage,
     ListingQuery,
@@ -42,7 +42,9 @@ class InMemoryOrderRepository:
     def __init__(self, orders: list[Order] | tuple[Order, ...] = ()) -> None:
         self._orders: dict[OrderId, Order] = {}
         self._lock = threading.Lock()
-        self._feed: list[FeedEntry] = []
+        # The feed as (order id, site id, entry): entry n is at index n - 1, and its FeedEntry
+        # is built when read (issue 10: a save adds several, a reader reads each once).
+        self._feed: list[tuple[OrderId, SiteId, ActivityEntry]] = []
         self._added_as: dict[OrderId, int] = {}  # O2: the order's rank among adds (newest last)
         # find_by_payment's index (issue 10): the orders ever stored with that PaymentIntent or
         # Charge id; checked against the stored order on lookup, so a payment changed by a
@@ -125,7 +127,12 @@ class InMemoryOrderRepository:
         """O1: the activity entries after ``position``, oldest first, at most ``limit``."""
         with self._lock:
             # Positions are 1, 2, 3, … with no gaps: entry n is at index n - 1.
-            return tuple(self._feed[max(position, 0) : max(position, 0) + max(limit, 0)])
+            start = max(position, 0)
+            kept = self._feed[start : start + max(limit, 0)]
+        return tuple(
+            FeedEntry(start + n, order_id, site_id, entry)
+            for n, (order_id, site_id, entry) in enumerate(kept, 1)
+        )
 
     def list_orders(self, query: ListingQuery) -> ListingPage:
         """O2: the site's matching order ids, most recently added first, after the cursor."""
@@ -161,8 +168,10 @@ class InMemoryOrderRepository:
     def _publish(self, stored: Order, before: tuple[ActivityEntry, ...]) -> None:
         """O1: give the entries the save added their global positions (under the save's lock:
         an entry exists exactly when its change was stored)."""
-        for entry in added_entries(before, stored.activity):
-            self._feed.append(FeedEntry(len(self._feed) + 1, stored.id, stored.site_id, entry))
+        added = added_entries(before, stored.activity)
+        if added:
+            key = (stored.id, stored.site_id)
+            self._feed.extend((*key, entry) for entry in added)
 
     def all(self) -> tuple[Order, ...]:
         """Every stored order (for tests and scripts)."""

@@ -445,12 +445,11 @@ def _derive_submitted(
         known = (before, frozenset())  # a timeline's start: nothing submitted
     elif known is None or known[0] is not before:
         return  # computed on first use
-    added = {
-        e.refund_id
-        for e in entries
-        if e.kind is ActivityKind.REFUND_SUBMITTED and e.refund_id is not None
-    }
-    _remember_submitted(after, known[1] | added if added else known[1])
+    ids = known[1]
+    for entry in entries:  # a loop, not a comprehension: 3.11 makes one a function call
+        if entry.kind is ActivityKind.REFUND_SUBMITTED and entry.refund_id is not None:
+            ids = ids | {entry.refund_id}
+    _remember_submitted(after, ids)
     if before and _SUBMITTED.get(id(before)) is known:  # as ``_forget`` does for the index
         _SUBMITTED.pop(id(before), None)
 
