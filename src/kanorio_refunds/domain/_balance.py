@@ -14,7 +14,7 @@ from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, stripe_step, total
 from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
-from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.domain._refund import RELEASED, Refund, RefundOrigin, RefundStatus
 from kanorio_refunds.errors import InvalidPaymentRecord
 
 
@@ -72,13 +72,13 @@ def fee_in_order_currency(fee: Money, payment: PaymentRecord) -> Money:
 def reserved_amount(refunds: Iterable[Refund], currency: Currency) -> Money:
     """B1: the sum of refunds that hold part of the balance (all but FAILED and CANCELED)."""
     if type(refunds) is not tuple:
-        return total([r.amount for r in refunds if r.reserves], currency)
+        return total([r.amount for r in refunds if r.status not in RELEASED], currency)
     # An order's refunds: the sum is kept with the tuple's index, derived from the previous
     # tuple's sum by ``Order.with_refund`` (issue 10: no sum over every refund per use).
     index = refunds_index(refunds)
     known = index.reserved
     if known is None or known.currency != currency:
-        known = total([r.amount for r in refunds if r.reserves], currency)
+        known = total([r.amount for r in refunds if r.status not in RELEASED], currency)
         index.reserved = known
     return known
 

@@ -12,7 +12,7 @@ from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId, Sit
 from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
-from kanorio_refunds.domain._refund import Refund, RefundStatus
+from kanorio_refunds.domain._refund import RELEASED, Refund, RefundStatus
 from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 
 
@@ -167,19 +167,23 @@ class Order:
         refunds = self.refunds
         return tuple(refunds[i] for i in refunds_index(refunds).submitting)
 
-    def with_refund(self, refund: Refund) -> Order:
-        """This order with ``refund`` added, or replacing the refund with the same id."""
+    def with_refund(self, refund: Refund, *entries: ActivityEntry) -> Order:
+        """This order with ``refund`` added, or replacing the refund with the same id, and
+        ``entries`` appended to its activity timeline."""
         position = _positions(self).get(refund.id)
+        activity = (*self.activity, *entries) if entries else None
         if position is None:
-            added = _changed(self, refunds=(*self.refunds, refund))
-            _derive_index(self, added, None, refund)
-            return added
-        refunds = list(self.refunds)
-        before = refunds[position]
-        refunds[position] = refund
-        replaced = _changed(self, refunds=tuple(refunds))
-        _derive_index(self, replaced, before, refund)
-        return replaced
+            changed = _changed(self, refunds=(*self.refunds, refund), activity=activity)
+            _derive_index(self, changed, None, refund)
+        else:
+            refunds = list(self.refunds)
+            before = refunds[position]
+            refunds[position] = refund
+            changed = _changed(self, refunds=tuple(refunds), activity=activity)
+            _derive_index(self, changed, before, refund)
+        if entries:
+            _derive_submitted(self.activity, changed.activity, entries)
+        return changed
 
     def with_activity(self, *entries: ActivityEntry) -> Order:
         """This order with ``entries`` appended to its activity timeline (never rewritten)."""
@@ -205,11 +209,16 @@ class Order:
         """This order with the gateway's ``payment`` record."""
         return _changed(self, payment=payment)
 
-    def with_status(self, status: OrderStatus) -> Order:
-        """This order in ``status`` (S2 checked; staying put is allowed)."""
-        if status != self.status:
+    def with_status(self, status: OrderStatus, *entries: ActivityEntry) -> Order:
+        """This order in ``status`` (S2 checked; staying put is allowed), with ``entries``
+        appended to its activity timeline."""
+        if status is not self.status:
             check_order_transition(self.status, status)
-        return _changed(self, status=status)
+        if not entries:
+            return _changed(self, status=status)
+        changed = _changed(self, status=status, activity=(*self.activity, *entries))
+        _derive_submitted(self.activity, changed.activity, entries)
+        return changed
 
 
 def at_version(order: Order, version: int) -> Order:
@@ -366,7 +375,10 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
     without a scan of its refunds (but for a refund that changes its gateway or quote id to
     another one, which the domain never does)."""
     old = refunds_index(before.refunds)
-    reserved = _reserved_after(old.reserved, replaced, new)
+    known = old.reserved
+    if known is None and not before.refunds:  # the first refund: the sum is its own
+        known = Money(0, new.amount.currency)
+    reserved = _reserved_after(known, replaced, new)
     gateway_id, quote_id = new.gateway_refund_id, new.quote_id
     if replaced is None:
         at = len(before.refunds)
@@ -407,7 +419,7 @@ def _forget(index: _Index) -> None:
     more often than an older version of it is used again (which then indexes it once more), and
     each index holds its refunds and their positions: without this, an order built up refund by
     refund kept every earlier version's index alive, up to the memo's bound."""
-    if _INDEXES.get(id(index.refunds)) is index:
+    if index.refunds and _INDEXES.get(id(index.refunds)) is index:  # () is every new order's
         _INDEXES.pop(id(index.refunds), None)
 
 
@@ -415,12 +427,14 @@ def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund
     """B1: the reserved sum once ``replaced`` (if any) gives way to ``new``; None (computed
     again on use) when it was not known or a refund is in another currency."""
     for refund, sign in ((replaced, -1), (new, 1)):
-        if reserved is None or refund is None or not refund.reserves:
+        if reserved is None or refund is None or refund.status in RELEASED:
             continue
-        if refund.amount.currency != reserved.currency:
+        amount = refund.amount
+        if amount.currency is not reserved.currency and amount.currency != reserved.currency:
             return None
-        reserved = Money(reserved.minor + sign * refund.amount.minor, reserved.currency)
+        reserved = Money(reserved.minor + sign * amount.minor, reserved.currency)
     return reserved
+
 
 
 def _remember(index: _Index) -> _Index:

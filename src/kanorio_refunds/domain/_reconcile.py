@@ -247,19 +247,20 @@ def refund_moved(
     refused our request (L3): a status change gets its activity entry (one set of messages),
     and with ``track_refunded`` the payment's ``amount_refunded`` follows what Stripe counts.
     """
-    result = order.with_refund(after)
-    if track_refunded:
-        result = _shift_refunded(result, _counted(after) - _counted(before))
-    if after.status != before.status:
-        result = result.with_activity(
-            ActivityEntry(
-                at=at,
-                kind=_STATUS_ACTIVITY[after.status],
-                message=_status_message(after, after.status),
-                refund_id=after.id,
-            )
-        )
-    return result
+    # The payment first: it depends on the two refunds only, and the refund and its entry are
+    # then added in one change (issue 10).
+    result = _shift_refunded(order, _counted(after) - _counted(before)) if track_refunded else order
+    if after.status is before.status:
+        return result.with_refund(after)
+    return result.with_refund(
+        after,
+        ActivityEntry(
+            at=at,
+            kind=_STATUS_ACTIVITY[after.status],
+            message=_status_message(after, after.status),
+            refund_id=after.id,
+        ),
+    )
 
 
 def event_needs_live_read(order: Order, reported: Iterable[GatewayRefund]) -> bool:

@@ -45,6 +45,11 @@ class RefundStatus(enum.Enum):
         return self in (RefundStatus.FAILED, RefundStatus.CANCELED)
 
 
+#: B1: the statuses whose refunds hold no part of the balance (``RefundStatus.reserves`` is
+#: False for them), as a set: hot paths ask ``status in RELEASED`` without property calls.
+RELEASED: Final[frozenset[RefundStatus]] = frozenset({RefundStatus.FAILED, RefundStatus.CANCELED})
+
+
 class RefundReason(enum.Enum):
     """The reason the seller gives (N1). Optional."""
 

@@ -134,14 +134,15 @@ def request_refund(
         quote_id=quote.id,
     )
     reason_text = f" ({quote.reason.name.replace('_', ' ').title()})" if quote.reason else ""
-    requested = order.with_refund(refund).with_activity(
+    requested = order.with_refund(
+        refund,
         ActivityEntry(
             at=at,
             kind=ActivityKind.REFUND_REQUESTED,
             message=f"{actor.id} requested a refund of {refund.amount}{reason_text}",
             actor_id=actor.id,
             refund_id=refund.id,
-        )
+        ),
     )
     return rederive_status(requested, policy, at=at, actor_id=actor.id)
 

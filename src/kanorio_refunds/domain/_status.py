@@ -16,7 +16,7 @@ from kanorio_refunds.domain._order import (
     OrderStatus,
     refunds_index,
 )
-from kanorio_refunds.domain._refund import Refund
+from kanorio_refunds.domain._refund import RELEASED, Refund
 from kanorio_refunds.errors import InvalidPaymentRecord
 
 #: Statuses whose value is derived from refunds (S1); the others are set by payment events.
@@ -34,7 +34,10 @@ def derive_order_status(
     """
     if current not in REFUND_STATUSES:
         return current
-    if not any(r.reserves for r in refunds):
+    for refund in refunds:  # a loop, not any(...): no generator frame (issue 10)
+        if refund.status not in RELEASED:
+            break
+    else:
         return OrderStatus.PAID
     if refundable.is_zero():
         return OrderStatus.REFUNDED
@@ -86,11 +89,12 @@ def rederive_status(
         if index is not None:
             index.status_kept = (payment, policy, status)
         return order
-    return order.with_status(status).with_activity(
+    return order.with_status(
+        status,
         ActivityEntry(
             at=at,
             kind=ActivityKind.STATUS_CHANGED,
             message=f"Order status changed from {order.status.label} to {status.label}",
             actor_id=actor_id,
-        )
+        ),
     )
