@@ -15,7 +15,7 @@ from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, 
 from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
 from kanorio_refunds.domain._refund import RELEASED, Refund, RefundOrigin, RefundStatus
-from kanorio_refunds.errors import InvalidPaymentRecord
+from kanorio_refunds.errors import CurrencyMismatch, InvalidPaymentRecord
 
 
 class FeePolicy(enum.Enum):
@@ -180,25 +180,29 @@ def _breakdown(
     currency = payment.captured.currency
     stripe_fee = fee_in_order_currency(payment.stripe_fee, payment)
     platform_fee = fee_in_order_currency(payment.platform_fee, payment)
-    if policy is FeePolicy.NET_OF_FEES:
-        net = payment.captured - stripe_fee - platform_fee
-    else:
-        net = payment.captured
     reserved = reserved_amount(refunds, currency)
-    stripe_remaining = payment.captured - payment.amount_refunded
-    zero = Money.zero(currency)
-    raw = (net - reserved).min(stripe_remaining).max(zero)
-    step = stripe_step(currency)
-    refundable = Money(raw.minor - raw.minor % step, currency)
+    refunded = payment.amount_refunded
+    if refunded.currency is not currency and refunded.currency != currency:
+        raise CurrencyMismatch(
+            f"cannot subtract {currency.code} and {refunded.currency.code}; amounts must be in "
+            f"the same currency"
+        )
+    # On the minor units (every amount is in ``currency`` now), each Money built once.
+    captured = payment.captured.minor
+    net = captured - stripe_fee.minor - platform_fee.minor
+    if policy is not FeePolicy.NET_OF_FEES:
+        net = captured
+    remaining = captured - refunded.minor
+    raw = max(min(net - reserved.minor, remaining), 0)
     return BalanceBreakdown(
-        policy=policy,
-        captured=payment.captured,
-        stripe_fee=stripe_fee,
-        platform_fee=platform_fee,
-        net_received=net,
-        reserved=reserved,
-        stripe_remaining=stripe_remaining.max(zero),
-        refundable=refundable,
-        settlement_currency=payment.settlement_currency,
-        cross_currency=payment.settlement_currency != currency,
+        policy,
+        payment.captured,
+        stripe_fee,
+        platform_fee,
+        Money(net, currency),
+        reserved,
+        Money(max(remaining, 0), currency),
+        Money(raw - raw % stripe_step(currency), currency),
+        payment.settlement_currency,
+        payment.settlement_currency != currency,
     )

@@ -8,7 +8,7 @@ import attrs
 
 from kanorio_refunds.domain._actor import Actor
 from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy, refundable_balance
-from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._order import Order, OrderStatus
 from kanorio_refunds.errors import InvalidPaymentRecord, NotEligible, PermissionDenied
 
@@ -98,32 +98,42 @@ def payment_record_problem(order: Order) -> Ineligibility | None:
     """E4: the order names a Stripe payment captured for a positive amount in its currency."""
     payment = order.payment
     problem: str | None = None
+    currency = order.currency
     if payment is None:
         problem = "the order has no payment record"
     elif not (payment.payment_intent_id or payment.charge_id):
         problem = "the payment record names no Stripe payment"
-    elif payment.captured.currency != order.currency:
+    elif not _same(payment.captured.currency, currency):
         problem = (
             f"the payment was captured in {payment.captured.currency.code}, not in the order "
-            f"currency {order.currency.code}"
+            f"currency {currency.code}"
         )
     elif not payment.captured.is_positive():
         problem = "the payment captured nothing"
-    elif payment.settlement_currency != order.currency and payment.exchange_rate is None:
+    elif not _same(payment.settlement_currency, currency) and payment.exchange_rate is None:
         problem = "the payment settled in another currency and its exchange rate is unknown"
-    elif payment.amount_refunded.currency != order.currency:
+    elif not _same(payment.amount_refunded.currency, currency):
         problem = (
             f"the gateway's refunded amount is in {payment.amount_refunded.currency.code}, not "
-            f"in the order currency {order.currency.code}"
+            f"in the order currency {currency.code}"
         )
-    elif any(
-        fee.currency not in (order.currency, payment.settlement_currency)
-        for fee in (payment.stripe_fee, payment.platform_fee)
+    elif not (
+        _fee_currency_ok(payment.stripe_fee.currency, currency, payment.settlement_currency)
+        and _fee_currency_ok(payment.platform_fee.currency, currency, payment.settlement_currency)
     ):
         problem = "a fee is in neither the order currency nor the settlement currency"
     if problem is None:
         return None
     return Ineligibility("E4", NO_VALID_PAYMENT, f"{problem}; a valid Stripe payment is needed")
+
+
+def _same(a: Currency, b: Currency) -> bool:
+    # Identity first (issue 10): ``Currency.of`` shares one object per code.
+    return a is b or a == b
+
+
+def _fee_currency_ok(fee: Currency, order: Currency, settlement: Currency) -> bool:
+    return _same(fee, order) or _same(fee, settlement)
 
 
 def payment_not_disputed(order: Order) -> Ineligibility | None:

@@ -349,7 +349,7 @@ class Money:
         return f"{sign}{digits[:-exp]}.{digits[-exp:]}"
 
     def __str__(self) -> str:
-        return self.format()
+        return f"{self.amount_text()} {self.currency.code}"  # ``format``, one call less
 
     # -- arithmetic (M4) --------------------------------------------------------------------
 

@@ -407,7 +407,7 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
             _, by_gateway, by_quote, _ = _scan(after.refunds)
     was, now = replaced.status is RefundStatus.SUBMITTING, new.status is RefundStatus.SUBMITTING
     if was and not now:
-        submitting = tuple(i for i in submitting if i != at)
+        submitting = () if submitting == (at,) else tuple([i for i in submitting if i != at])
     elif now and not was:
         submitting = tuple(sorted((*submitting, at)))
     _remember(_Index(after.refunds, old.by_id, by_gateway, by_quote, submitting, reserved))
@@ -426,6 +426,12 @@ def _forget(index: _Index) -> None:
 def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund) -> Money | None:
     """B1: the reserved sum once ``replaced`` (if any) gives way to ``new``; None (computed
     again on use) when it was not known or a refund is in another currency."""
+    if (
+        replaced is not None
+        and replaced.amount is new.amount
+        and (replaced.status in RELEASED) is (new.status in RELEASED)
+    ):
+        return reserved  # the same amount, reserving (or not) as before: the usual move
     for refund, sign in ((replaced, -1), (new, 1)):
         if reserved is None or refund is None or refund.status in RELEASED:
             continue
@@ -434,7 +440,6 @@ def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund
             return None
         reserved = Money(reserved.minor + sign * amount.minor, reserved.currency)
     return reserved
-
 
 
 def _remember(index: _Index) -> _Index:
