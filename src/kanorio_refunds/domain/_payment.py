@@ -7,10 +7,10 @@ Stripe's objects, the domain reads them. Amounts are in our Money (ISO minor uni
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -34,6 +34,16 @@ METADATA_NOTES: Final = "kanorio_notes"
 def _freeze_metadata(value: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     if isinstance(value, tuple):
         return value
+    if type(value) is dict:
+        # Issue 10: the usual metadata, a plain dict of plain strings, is sorted as it is:
+        # ``str()`` of a str is the str itself and a dict's keys are distinct, so the pairs
+        # come out the same as below without a new pair per item. Anything else (str
+        # subclasses, other mappings, other values) goes the general way.
+        for k, v in value.items():
+            if type(k) is not str or type(v) is not str:
+                break
+        else:
+            return tuple(sorted(value.items()))
     return tuple(sorted((str(k), str(v)) for k, v in value.items()))
 
 
@@ -67,7 +77,7 @@ class PaymentRecord:
         if type(self) is not PaymentRecord:
             return attrs.evolve(self, amount_refunded=amount_refunded)  # keeps a subclass's
         # Built directly (issue 10: ``attrs.evolve`` introspects the class on every call).
-        return PaymentRecord(
+        return payment_record(
             self.payment_intent_id,
             self.charge_id,
             self.captured,
@@ -112,6 +122,138 @@ class GatewayRefund:
         """Our order id from the metadata, when this library created the refund."""
         value = self.metadata_value(METADATA_ORDER_ID)
         return OrderId(value) if value else None
+
+
+def _slot_setters(cls: type, names: tuple[str, ...], converted: tuple[str, ...] = ()) -> Any:
+    """The slot setters of the attrs class ``cls``'s fields, which must be ``names`` in this
+    order, with no validator, no converter but on ``converted``, no ``on_setattr`` and no
+    ``__attrs_post_init__``: what a builder below needs to set every field, in the order of
+    its own parameters, and so give exactly the value ``cls(...)`` would. Checked on import,
+    so a field added or changed fails there instead of being left unset."""
+    fields = attrs.fields(cls)
+    if (
+        tuple(f.name for f in fields) != names
+        or any(f.validator is not None for f in fields)
+        or any((f.converter is not None) != (f.name in converted) for f in fields)
+        or any(f.on_setattr not in (None, attrs.setters.NO_OP) for f in fields)
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+    ):
+        raise TypeError(f"{cls.__name__} changed: update its builder in domain/_payment.py")
+    setters: tuple[Callable[[object, object], None], ...] = tuple(
+        cls.__dict__[name].__set__ for name in names
+    )
+    return setters
+
+
+# Builders of the values adapters make for every answer they read (issue 10): attrs' generated
+# ``__init__`` looks up ``object.__setattr__`` per field, keyword arguments cost more, and
+# GatewayRefund's converter runs on every construction. These set the slots directly: the
+# same value as ``cls(...)`` (the checks on import above keep it so), for arguments that are
+# already what the fields hold (metadata as the converter's sorted tuple).
+_new = object.__new__
+(
+    _set_record_pi,
+    _set_record_charge,
+    _set_captured,
+    _set_stripe_fee,
+    _set_platform_fee,
+    _set_settlement,
+    _set_refunded,
+    _set_rate,
+    _set_disputed,
+) = _slot_setters(
+    PaymentRecord,
+    (
+        "payment_intent_id",
+        "charge_id",
+        "captured",
+        "stripe_fee",
+        "platform_fee",
+        "settlement_currency",
+        "amount_refunded",
+        "exchange_rate",
+        "disputed",
+    ),
+)
+(
+    _set_refund_id,
+    _set_amount,
+    _set_status,
+    _set_created_at,
+    _set_refund_pi,
+    _set_refund_charge,
+    _set_reason,
+    _set_failure_reason,
+    _set_metadata,
+) = _slot_setters(
+    GatewayRefund,
+    (
+        "id",
+        "amount",
+        "status",
+        "created_at",
+        "payment_intent_id",
+        "charge_id",
+        "reason",
+        "failure_reason",
+        "metadata",
+    ),
+    converted=("metadata",),
+)
+
+
+def payment_record(
+    payment_intent_id: str | None,
+    charge_id: str | None,
+    captured: Money,
+    stripe_fee: Money,
+    platform_fee: Money,
+    settlement_currency: Currency,
+    amount_refunded: Money,
+    exchange_rate: Decimal | None,
+    disputed: bool,
+) -> PaymentRecord:
+    """``PaymentRecord(...)`` of these fields, built without attrs' ``__init__`` (issue 10).
+    The ids are the fields' NewTypes at runtime already (plain strings)."""
+    record: PaymentRecord = _new(PaymentRecord)
+    _set_record_pi(record, payment_intent_id)
+    _set_record_charge(record, charge_id)
+    _set_captured(record, captured)
+    _set_stripe_fee(record, stripe_fee)
+    _set_platform_fee(record, platform_fee)
+    _set_settlement(record, settlement_currency)
+    _set_refunded(record, amount_refunded)
+    _set_rate(record, exchange_rate)
+    _set_disputed(record, disputed)
+    return record
+
+
+def gateway_refund(
+    refund_id: str,
+    amount: Money,
+    status: RefundStatus,
+    created_at: datetime,
+    payment_intent_id: str | None,
+    charge_id: str | None,
+    reason: RefundReason | None,
+    failure_reason: str | None,
+    metadata: tuple[tuple[str, str], ...],
+) -> GatewayRefund:
+    """``GatewayRefund(...)`` of these fields, built without attrs' ``__init__`` and without
+    the metadata converter (issue 10): ``metadata`` must be what the converter makes, a tuple
+    of ``(str, str)`` pairs sorted (the converter keeps a tuple as it is)."""
+    refund: GatewayRefund = _new(GatewayRefund)
+    _set_refund_id(refund, refund_id)
+    _set_amount(refund, amount)
+    _set_status(refund, status)
+    _set_created_at(refund, created_at)
+    _set_refund_pi(refund, payment_intent_id)
+    _set_refund_charge(refund, charge_id)
+    _set_reason(refund, reason)
+    _set_failure_reason(refund, failure_reason)
+    _set_metadata(refund, metadata)
+    return refund
 
 
 class PaymentState(enum.Enum):
