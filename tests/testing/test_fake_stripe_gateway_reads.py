@@ -297,3 +297,25 @@ def test_a_paged_payment_makes_its_page_requests_on_every_read() -> None:
         world.gateway.fetch_payment(world.intent, None)
         operations = [r.operation for r in world.stripe.requests[before:]]
         assert operations == ["retrieve_payment_intent", "list_refunds", "list_refunds"]
+
+
+def test_a_change_to_another_payment_keeps_this_ones_read() -> None:
+    """B4, issue 10 goal 4: a read is kept per payment: refunds, a dispute or a new payment
+    elsewhere leave this payment's kept read the answer (still from its own logged retrieve),
+    while a change behind the model's back (the contract's tampering) is read again."""
+    from kanorio_refunds.testing.contracts._gateway import _tamper
+
+    world = World(1)
+    other = world.stripe.create_payment(9_000, "usd", stripe_fee=100)["id"]
+    first = world.gateway.fetch_payment(world.intent, None)
+    world.stripe.create_refund({"payment_intent": other, "amount": 500})
+    world.stripe.open_dispute(other)
+    world.stripe.create_payment(500, "usd", stripe_fee=10)
+    before = len(world.stripe.requests)
+    assert world.gateway.fetch_payment(world.intent, None) is first
+    assert [r.operation for r in world.stripe.requests[before:]] == ["retrieve_payment_intent"]
+    other_charge = world.stripe.charge_of(other)["id"]
+    _tamper(world.stripe, other_charge, description="changed elsewhere")
+    again = world.gateway.fetch_payment(world.intent, None)
+    assert again is not first
+    assert again == first

@@ -204,6 +204,9 @@ class _ChargeState:
     transfer_id: str | None = None
     # Changes whenever one of the charge's refunds is created or changes (``refunds_revision``).
     refunds_revision: int = 0
+    # Changes whenever anything a read of the charge (or of its PaymentIntent) shows changes:
+    # the charge, its refunds, its dispute, its transfer (``retrieve_payment_intent_if_revised``).
+    revision: int = 0
 
     @property
     def dispute_id(self) -> str | None:
@@ -399,7 +402,7 @@ class FakeStripe:
                 destination=destination,
                 transfer_amount=transfer_amount,
             )
-            self._changed()
+            state.revision = next(self._revisions)  # a new payment changes no other's reads
             created: JsonDict = fresh(self._objects[pi_id])
             return created
 
@@ -899,9 +902,13 @@ class FakeStripe:
 
         def run(call: Call) -> tuple[int, JsonDict | None]:
             intent = self._get("payment_intent", id, "id")
-            if known_revision is not None and known_revision == self._revision:
-                return self._revision, None
-            return self._revision, render(intent, expand, self._objects.__getitem__, self._sublist)
+            # The newer of the charge's revision and the model's (objects changed behind the
+            # model's back): both are drawn from one counter, so either change moves it.
+            state = self._charge_state.get(intent["latest_charge"])
+            revision = max(self._revision, state.revision if state is not None else 0)
+            if known_revision is not None and known_revision == revision:
+                return revision, None
+            return revision, render(intent, expand, self._objects.__getitem__, self._sublist)
 
         return self._call(
             "retrieve_payment_intent", params_of.read_params(id, expand), None, None, run
@@ -946,12 +953,31 @@ class FakeStripe:
 
     def _revised(self, refund: JsonDict) -> None:
         """Record that ``refund`` was created or changed (its revision and its charge's)."""
-        revision = self._changed()
+        revision = next(self._revisions)
         self._refund_revisions[refund["id"]] = revision
-        self._charge_state[refund["charge"]].refunds_revision = revision
+        state = self._charge_state[refund["charge"]]
+        state.refunds_revision = state.revision = revision
+
+    def _touched(self, obj: JsonDict) -> None:
+        """Record that ``obj`` (a charge or what belongs to one: a refund, a dispute, a
+        transfer) changed: its charge's next revision; anything else is a model-wide change."""
+        kind = obj.get("object")
+        charge_id = (
+            obj.get("id")
+            if kind == "charge"
+            else obj.get("source_transaction")
+            if kind == "transfer"
+            else obj.get("charge")
+        )
+        state = self._charge_state.get(charge_id) if isinstance(charge_id, str) else None
+        if state is None:
+            self._changed()
+        else:
+            state.revision = next(self._revisions)
 
     def _changed(self) -> int:
-        """Record that a stored object changed: the model's next revision, returned."""
+        """Record that a stored object changed where no charge says so (an object changed
+        behind the model's back): the model's next revision, which every read sees."""
         self._revision = next(self._revisions)
         return self._revision
 
@@ -1269,7 +1295,7 @@ class FakeStripe:
     ) -> None:
         """Emit an event about ``obj``: the copy of the stored object the event keeps
         (``kept``), shared with nothing that changes."""
-        self._changed()  # every change Stripe reports by an event is a change of the model
+        self._touched(obj)  # every change Stripe reports by an event is a change of the model
         evt_id = self._new_id("evt")
         emitted: _Emitted
         if call is None:
