@@ -288,15 +288,41 @@ def test_every_change_at_stripe_is_read_again(change: str) -> None:
     assert world.gateway.fetch_payment(world.intent, None) == read  # and kept again
 
 
-def test_a_paged_payment_makes_its_page_requests_on_every_read() -> None:
-    """Issue 10 goal 1: a read of more than ten refunds is never answered from what was kept,
-    so every read makes the requests of the pages (one per further 100 refunds)."""
-    world = World(120)
-    for _ in range(2):
-        before = len(world.stripe.requests)
+@pytest.mark.parametrize("count", [11, 110, 111, 120, 210, 250])
+def test_a_paged_payment_makes_its_page_requests_on_every_read(count: int) -> None:
+    """Issue 10 goals 1 and 3: a read of more than ten refunds kept while nothing changed makes
+    the very requests of the pages again (one per further 100 refunds, each after the last id
+    of the page before: the plain read's parameters) and answers the same live payment."""
+    world = World(count)
+    plain = FakeStripeGateway(cast(FakeStripe, Proxy(world.stripe)))
+    start = len(world.stripe.requests)
+    first = world.gateway.fetch_payment(world.intent, None)
+    middle = len(world.stripe.requests)
+    again = world.gateway.fetch_payment(world.intent, None)
+    end = len(world.stripe.requests)
+    read = plain.fetch_payment(world.intent, None)
+    made = [(r.operation, r.params) for r in world.stripe.requests[start:middle]]
+    assert [(r.operation, r.params) for r in world.stripe.requests[middle:end]] == made
+    assert [(r.operation, r.params) for r in world.stripe.requests[end:]] == made
+    assert len(made) == 1 + -(-(count - 10) // 100)
+    assert again is first
+    assert again == read
+
+
+def test_a_fault_on_a_page_of_a_kept_read_fails_it() -> None:
+    """L2: a server error on the second page of a kept read fails the read after the pages
+    before it, as the plain read fails; the next read answers again."""
+    world = World(250)
+    first = world.gateway.fetch_payment(world.intent, None)
+    world.stripe.inject_fault(Fault.SERVER_ERROR, operation="list_refunds")
+    before = len(world.stripe.requests)
+    with pytest.raises(GatewayUnavailable):
         world.gateway.fetch_payment(world.intent, None)
-        operations = [r.operation for r in world.stripe.requests[before:]]
-        assert operations == ["retrieve_payment_intent", "list_refunds", "list_refunds"]
+    assert [(r.operation, r.http_status) for r in world.stripe.requests[before:]] == [
+        ("retrieve_payment_intent", 200),
+        ("list_refunds", 500),
+    ]
+    assert world.gateway.fetch_payment(world.intent, None) is first
 
 
 def test_a_change_to_another_payment_keeps_this_ones_read() -> None:

@@ -36,10 +36,16 @@ from kanorio_refunds.testing.fake_stripe._model import (
     StripeConnectionFault,
     StripeTimeoutFault,
 )
+from kanorio_refunds.testing.fake_stripe._params import LIST_MAX_LIMIT
 
 T = TypeVar("T")
 
 _NONE: tuple[None, None] = (None, None)
+
+# The charge whose older refunds a read listed, and the cursor of each page request it made.
+_Pages = tuple[ChargeId, tuple[str, ...]]
+# Refunds per page of the older refunds (``FakeStripe.older_refund_ids``).
+_PAGE: Final = LIST_MAX_LIMIT
 
 # What a live read of a PaymentIntent expands, as the Stripe adapter asks for it.
 _PI_EXPAND: Final = ("latest_charge.balance_transaction", "latest_charge.refunds")
@@ -82,7 +88,7 @@ class FakeStripeGateway:
         self._reads: dict[str, tuple[int, tuple[str, ...], tuple[GatewayRefund, ...]]] = {}
         # Per PaymentIntent, the last live payment read with the model's revision then
         # (``_kept_payment``).
-        self._payments: dict[str, tuple[int, LivePayment]] = {}
+        self._payments: dict[str, tuple[int, LivePayment, _Pages]] = {}
         self._kept_for: FakeStripe | None = None
         self._kept_lock = threading.Lock()
 
@@ -124,11 +130,13 @@ class FakeStripeGateway:
         raise no_payment_reference()
 
     def _kept_payment(self, stripe: FakeStripe, payment_intent_id: PaymentIntentId) -> LivePayment:
-        """Issue 10: ``fetch_payment`` on the model itself, which makes the same request but
+        """Issue 10: ``fetch_payment`` on the model itself, which makes the same requests but
         answers "unchanged" (``FakeStripe.retrieve_payment_intent_if_revised``) while nothing
-        it stores changed since the last read of this payment: that read's ``LivePayment``
-        (immutable) is then the answer, neither copied nor parsed again. Only a read made of
-        that one request is kept, so a kept answer stands for exactly the requests it made."""
+        the read shows changed since the last read of this payment: that read's
+        ``LivePayment`` (immutable) is then the answer, neither copied nor parsed again, after
+        the same requests for the pages of older refunds that read made
+        (``FakeStripe.replay_refund_pages``: logged, faultable). A read that listed disputes is
+        not kept."""
         with self._kept_lock:
             self._keep_for(stripe)
             kept = self._payments.get(payment_intent_id)
@@ -139,46 +147,49 @@ class FakeStripeGateway:
         )
         if intent is None:
             assert kept is not None  # "unchanged" answers only a known revision
-            return kept[1]
-        live, one_request = self._read_intent(payment_intent_id, intent)
-        if one_request:
+            _, kept_live, (charge_id, cursors) = kept
+            if cursors:
+                _call(lambda: stripe.replay_refund_pages(charge=charge_id, cursors=cursors))
+            return kept_live
+        live, pages = self._read_intent(payment_intent_id, intent)
+        if pages is not None:
             with self._kept_lock:
                 if self._kept_for is stripe:
-                    self._payments[payment_intent_id] = (revision, live)
+                    self._payments[payment_intent_id] = (revision, live, pages)
         return live
 
     def _read_intent(
         self, payment_intent_id: PaymentIntentId, intent: dict[str, Any]
-    ) -> tuple[LivePayment, bool]:
-        """The live payment of a retrieved (expanded) PaymentIntent, and whether reading it
-        took no request beyond that retrieve."""
+    ) -> tuple[LivePayment, _Pages | None]:
+        """The live payment of a retrieved (expanded) PaymentIntent, and the pages of older
+        refunds reading it took (None: it took other requests too, or read a stand-in)."""
         unsettled = unsettled_payment(intent, intent.get("latest_charge"))
         if unsettled is not None:
-            return unsettled, True  # I1, I2: nothing captured yet (or ever)
+            return unsettled, (ChargeId(""), ())  # I1, I2: nothing captured yet (or ever)
         return self._read_charge(payment_intent_id, latest_charge_of(intent))
 
     def _read_charge(
         self, payment_intent_id: PaymentIntentId | None, charge: Mapping[str, Any]
-    ) -> tuple[LivePayment, bool]:
+    ) -> tuple[LivePayment, _Pages | None]:
         """The live payment of a retrieved (expanded) captured charge, with the disputes and
-        the pages of older refunds it needs, and whether it needed no request for them."""
+        the pages of older refunds it needs, and those pages (see ``_read_intent``)."""
         disputed_charge = disputed_charge_id(charge)
         disputes = None
         if disputed_charge is not None:
             disputes = self._every_page(self.stripe.list_disputes, charge=disputed_charge)
         record = parse_payment(charge, payment_intent_id, disputes)
         of_charge, refunds, has_more = charge_refunds(charge)
-        one_request = disputed_charge is None and not has_more
         if type(self.stripe) is FakeStripe:
             # The model itself (not a stand-in wrapping it): the same requests, without copying
             # and parsing the refunds that did not change since the last read.
-            kept = self._kept_refunds(of_charge, refunds, has_more)
-            return LivePayment(record=record, refunds=kept), one_request
+            kept, cursors = self._kept_refunds(of_charge, refunds, has_more)
+            pages = (of_charge, cursors) if disputed_charge is None else None
+            return LivePayment(record=record, refunds=kept), pages
         if has_more:
             refunds = refunds + self._every_page(
                 self.stripe.list_refunds, charge=of_charge, after=refunds[-1]["id"]
             )
-        return LivePayment(record=record, refunds=refunds_oldest_first(refunds)), one_request
+        return LivePayment(record=record, refunds=refunds_oldest_first(refunds)), None
 
     def _keep_for(self, stripe: FakeStripe) -> None:
         """Forget what was kept from another simulator (lock held)."""
@@ -190,7 +201,7 @@ class FakeStripeGateway:
 
     def _kept_refunds(
         self, charge_id: ChargeId, first_page: list[Any], has_more: bool
-    ) -> tuple[GatewayRefund, ...]:
+    ) -> tuple[tuple[GatewayRefund, ...], tuple[str, ...]]:
         """Every refund of the charge, oldest first, as ``refunds_oldest_first`` reads them from
         the pages, with the pages of older refunds listed (logged, faultable) as the Stripe
         adapter lists them, 100 at a time.
@@ -206,10 +217,16 @@ class FakeStripeGateway:
         stripe = self.stripe
         assert isinstance(stripe, FakeStripe)
         ids = [r["id"] for r in first_page]
+        cursors: tuple[str, ...] = ()
         if has_more and ids:
-            ids += _call(
+            older = _call(
                 functools.partial(stripe.older_refund_ids, charge=charge_id, starting_after=ids[-1])
             )
+            # The cursor of each page request made: the first page's last id, then the last id
+            # of every full page before the last (a page has 100 ids while more follow).
+            requests = max(1, -(-len(older) // _PAGE))
+            cursors = (ids[-1], *(older[_PAGE * k - 1] for k in range(1, requests)))
+            ids += older
         listed = tuple(ids)
         with self._kept_lock:
             self._keep_for(stripe)  # another simulator: nothing kept applies to it
@@ -218,7 +235,7 @@ class FakeStripeGateway:
             revision = stripe.refunds_revision(charge_id)
             kept = self._reads.get(charge_id)
             if kept is not None and kept[0] == revision and kept[1] == listed:
-                return kept[2]
+                return kept[2], cursors
             parsed = self._parsed
             revisions = stripe.refund_revisions(listed)
             stale = [
@@ -232,7 +249,7 @@ class FakeStripeGateway:
                 sorted((parsed[i][1] for i in listed), key=lambda r: (r.created_at, r.id))
             )
             self._reads[charge_id] = (revision, listed, refunds)
-            return refunds
+            return refunds, cursors
 
     def create_refund(self, request: RefundRequest) -> GatewayRefund:
         """POST /v1/refunds with the request's idempotency key."""

@@ -873,6 +873,31 @@ class FakeStripe:
             cursor = page_ids[-1] if more and page_ids else None
         return ids
 
+    def replay_refund_pages(self, *, charge: str, cursors: Sequence[str]) -> None:
+        """The page requests of ``older_refund_ids`` once more, as a reader made them on a
+        payment whose read did not change since (``retrieve_payment_intent_if_revised``):
+        ``GET /v1/refunds?charge=…&limit=100&starting_after=…`` for each cursor, in turn, each
+        logged, faultable and failing exactly as that call (a fault on one leaves the pages
+        before it made), answering nothing: the reader holds the ids they listed."""
+        for cursor in cursors:
+            params: JsonDict = {
+                "charge": charge,
+                "limit": params_of.LIST_MAX_LIMIT,
+                "starting_after": cursor,
+            }
+            self._call(
+                "list_refunds",
+                params,
+                None,
+                None,
+                functools.partial(self._page_checks, charge, cursor),
+            )
+
+    def _page_checks(self, charge: str, cursor: str, _call: Call) -> None:
+        """The checks a page of ``older_refund_ids`` makes (lock held), without the page."""
+        self._get("charge", charge, "charge")
+        self._get("refund", cursor, "starting_after")
+
     def _older_ids(self, charge: str, cursor: str, _call: Call) -> tuple[list[str], bool]:
         """One page of ``older_refund_ids`` (lock held): the checks ``list_refunds`` makes for
         these parameters, then the page from the charge's index."""
