@@ -77,8 +77,6 @@ STRIPE_MAX_DIGITS_BY_CURRENCY: Final[dict[str, int]] = {"IDR": 12}
 
 # ASCII digits only: ``\d`` and ``Decimal`` would also take Arabic-Indic or full-width digits.
 _DECIMAL_TEXT: Final = re.compile(r"^[0-9]+(?:\.[0-9]*)?$|^\.[0-9]+$")
-# Digits, an optional point and decimals, short enough to be far within the bounds below.
-_SIMPLE_DECIMAL: Final = re.compile(r"([0-9]{1,20})(?:\.([0-9]{0,20}))?")
 #: Far beyond any real amount (Stripe allows 12 digits at most); refusing early keeps a hostile
 #: ``Decimal("1E+999999999")`` from building a gigantic integer.
 MAX_AMOUNT_DIGITS: Final = 30
@@ -235,6 +233,23 @@ class Money:
         Infinity, exponent notation, signs, too many decimals, floats and bools.
         """
         cur = Currency.of(currency)
+        if type(text) is str:
+            # Issue 10: the usual input ("12.50"), read on its ASCII digits; anything else, and
+            # every refusal, goes the checked way below.
+            whole, _, fraction = text.strip().partition(".")
+            exp = cur.exponent
+            if (
+                0 < len(whole) <= 20
+                and len(fraction) <= 20
+                and whole.isdigit()
+                and whole.isascii()
+                and (not fraction or (fraction.isdigit() and fraction.isascii()))
+                and not fraction[exp:].strip("0")
+            ):
+                units = int(whole) * 10**exp
+                if exp and fraction:
+                    units += int(fraction[:exp].ljust(exp, "0"))
+                return _of_int(units, cur) if cls is Money else cls(units, cur)
         if isinstance(text, (bool, float)):
             raise InvalidAmount(
                 f"{text!r} is a {type(text).__name__}; amounts must be given as text such as "
@@ -247,14 +262,6 @@ class Money:
                 f"cannot parse an amount from {type(text).__name__}; give text such as '12.50'"
             )
         stripped = text.strip()
-        simple = _SIMPLE_DECIMAL.fullmatch(stripped)
-        if simple is not None:
-            # Issue 10: the usual input ("12.50"), read on its digits; anything else, and every
-            # refusal, goes the Decimal way below.
-            whole, fraction = simple.group(1), simple.group(2) or ""
-            exp = cur.exponent
-            if not fraction[exp:].strip("0"):
-                return cls(int(whole) * 10**exp + int(fraction[:exp].ljust(exp, "0") or 0), cur)
         if not stripped:
             raise InvalidAmount("the amount is empty; enter a number such as '12.50'")
         if stripped.startswith("-"):
@@ -401,11 +408,17 @@ def _of_int(minor: int, currency: Currency) -> Money:
     An ``int`` subclass's arithmetic may give anything: that result is checked as usual."""
     if type(minor) is not int:
         return Money(minor, currency)
-    money = object.__new__(Money)
-    # Money is frozen: its own __setattr__ refuses, as attrs' generated __init__ works around.
-    object.__setattr__(money, "minor", minor)
-    object.__setattr__(money, "currency", currency)
+    money = _new_money(Money)
+    # Money is frozen: its own __setattr__ refuses; its slots are set directly (what attrs'
+    # generated __init__ does, one lookup less).
+    _set_minor(money, minor)
+    _set_currency(money, currency)
     return money
+
+
+_new_money: Final = object.__new__
+_set_minor: Final = Money.__dict__["minor"].__set__
+_set_currency: Final = Money.__dict__["currency"].__set__
 
 
 def total(amounts: list[Money] | tuple[Money, ...], currency: Currency) -> Money:
