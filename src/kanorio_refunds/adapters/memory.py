@@ -55,11 +55,12 @@ class InMemoryOrderRepository:
 
     def get(self, order_id: OrderId) -> Order:
         """The stored order; ``OrderNotFound`` otherwise."""
-        with self._lock:
-            try:
-                return self._orders[order_id]
-            except KeyError:
-                raise OrderNotFound(f"there is no order {order_id!r}") from None
+        # No lock: one dict lookup is atomic, and a save replaces the stored order in one
+        # assignment, so a reader gets the order before or after it, never half of one.
+        order = self._orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(f"there is no order {order_id!r}")
+        return order
 
     def add(self, order: Order) -> Order:
         """Store a new order at version 1; ``OrderAlreadyExists`` if the id is taken."""

@@ -158,8 +158,13 @@ class Order:
         with the quote's id (``reconcile.match_refund``); the one the gateway holds is the
         quote's refund.
         """
-        made = [self.refunds[i] for i in _quote_positions(self).get(quote_id, ())]
-        return next((r for r in made if r.gateway_refund_id is not None), made[0] if made else None)
+        positions = _quote_positions(self).get(quote_id)
+        if not positions:
+            return None
+        if len(positions) == 1:  # the usual case: one attempt
+            return self.refunds[positions[0]]
+        made = [self.refunds[i] for i in positions]
+        return next((r for r in made if r.gateway_refund_id is not None), made[0])
 
     def submitting_refunds(self) -> tuple[Refund, ...]:
         """The refunds still SUBMITTING (written ahead, no answer of the gateway yet: L1, L2),
