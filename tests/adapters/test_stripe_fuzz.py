@@ -240,7 +240,8 @@ def test_create_refund_over_any_answer_raises_only_refund_errors(data: st.DataOb
         # the balance errs on the safe side.
         assert refund.amount == request.amount
         assert refund.local_refund_id == request.local_refund_id
-        assert isinstance(refund.id, str) and refund.id
+        assert isinstance(refund.id, str)
+        assert refund.id
     assert len(model.refunds_of(intent_of(order))) == 1  # one refund, whatever was answered
     transport.assert_no_violations()
 
