@@ -34,6 +34,7 @@ from kanorio_refunds.domain._payment import (
     payment_record,
 )
 from kanorio_refunds.domain._refund import RefundReason, RefundStatus
+from kanorio_refunds.domain._slots import slot_setters
 from kanorio_refunds.errors import RefundError
 
 # ---------------------------------------------------------------------------------------------
@@ -239,10 +240,10 @@ def test_builders_refuse_a_changed_class() -> None:
     class Validated:
         a: int = attrs.field(validator=attrs.validators.instance_of(int))
 
-    assert len(_payment._slot_setters(Plain, ("a", "b"), converted=("b",))) == 2
+    assert len(slot_setters(Plain, ("a", "b"), converted=("b",))) == 2
     with pytest.raises(TypeError):
-        _payment._slot_setters(Plain, ("a",))
+        slot_setters(Plain, ("a",))
     with pytest.raises(TypeError):
-        _payment._slot_setters(Plain, ("a", "b"))  # b's converter would be skipped
+        slot_setters(Plain, ("a", "b"))  # b's converter would be skipped
     with pytest.raises(TypeError):
-        _payment._slot_setters(Validated, ("a",))
+        slot_setters(Validated, ("a",))

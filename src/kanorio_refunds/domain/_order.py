@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
@@ -13,6 +14,7 @@ from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import RELEASED, Refund, RefundStatus
+from kanorio_refunds.domain._slots import slot_setters
 from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 
 
@@ -231,7 +233,7 @@ def at_version(order: Order, version: int) -> Order:
     like ``_changed`` (``attrs.evolve`` for a host's subclass, which keeps its fields)."""
     if type(order) is not Order:
         return attrs.evolve(order, version=version)
-    return Order(
+    return _order(
         order.id,
         order.site_id,
         order.total,
@@ -263,7 +265,7 @@ def _changed(
             refunds=order.refunds if refunds is None else refunds,
             activity=order.activity if activity is None else activity,
         )
-    return Order(
+    return _order(
         order.id,
         order.site_id,
         order.total,
@@ -274,6 +276,57 @@ def _changed(
         order.activity if activity is None else activity,
         order.version,
     )
+
+
+_ORDER_FIELDS: Final = (
+    "id",
+    "site_id",
+    "total",
+    "status",
+    "payment",
+    "refunds",
+    "buyer_access",
+    "activity",
+    "version",
+)
+
+
+def _order_builder() -> Callable[..., Order]:
+    """A builder of ``Order`` values from all nine fields, in order, that sets the slots
+    directly (``_slots``): the value ``Order(...)`` gives, for fields that are what they hold
+    (``slot_setters`` checks Order's fields on import)."""
+    (s_id, s_site, s_total, s_status, s_payment, s_refunds, s_access, s_activity, s_version) = (
+        slot_setters(Order, _ORDER_FIELDS)
+    )
+    new = object.__new__
+
+    def build(
+        id: OrderId,
+        site_id: SiteId,
+        total: Money,
+        status: OrderStatus,
+        payment: PaymentRecord | None,
+        refunds: tuple[Refund, ...],
+        buyer_access: bool,
+        activity: tuple[ActivityEntry, ...],
+        version: int,
+    ) -> Order:
+        order: Order = new(Order)
+        s_id(order, id)
+        s_site(order, site_id)
+        s_total(order, total)
+        s_status(order, status)
+        s_payment(order, payment)
+        s_refunds(order, refunds)
+        s_access(order, buyer_access)
+        s_activity(order, activity)
+        s_version(order, version)
+        return order
+
+    return build
+
+
+_order: Final = _order_builder()
 
 
 # Where each refund sits in an order's ``refunds``, per refunds tuple (issue 10: lookups and

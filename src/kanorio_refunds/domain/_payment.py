@@ -7,10 +7,10 @@ Stripe's objects, the domain reads them. Amounts are in our Money (ISO minor uni
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
@@ -23,6 +23,7 @@ from kanorio_refunds.domain._ids import (
 )
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._refund import RefundReason, RefundStatus
+from kanorio_refunds.domain._slots import slot_setters
 
 #: Metadata keys this library writes on every refund it creates (N4, L1).
 METADATA_ORDER_ID: Final = "kanorio_order_id"
@@ -124,28 +125,6 @@ class GatewayRefund:
         return OrderId(value) if value else None
 
 
-def _slot_setters(cls: type, names: tuple[str, ...], converted: tuple[str, ...] = ()) -> Any:
-    """The slot setters of the attrs class ``cls``'s fields, which must be ``names`` in this
-    order, with no validator, no converter but on ``converted``, no ``on_setattr`` and no
-    ``__attrs_post_init__``: what a builder below needs to set every field, in the order of
-    its own parameters, and so give exactly the value ``cls(...)`` would. Checked on import,
-    so a field added or changed fails there instead of being left unset."""
-    fields = attrs.fields(cls)
-    if (
-        tuple(f.name for f in fields) != names
-        or any(f.validator is not None for f in fields)
-        or any((f.converter is not None) != (f.name in converted) for f in fields)
-        or any(f.on_setattr not in (None, attrs.setters.NO_OP) for f in fields)
-        or hasattr(cls, "__attrs_pre_init__")
-        or hasattr(cls, "__attrs_post_init__")
-    ):
-        raise TypeError(f"{cls.__name__} changed: update its builder in domain/_payment.py")
-    setters: tuple[Callable[[object, object], None], ...] = tuple(
-        cls.__dict__[name].__set__ for name in names
-    )
-    return setters
-
-
 # Builders of the values adapters make for every answer they read (issue 10): attrs' generated
 # ``__init__`` looks up ``object.__setattr__`` per field, keyword arguments cost more, and
 # GatewayRefund's converter runs on every construction. These set the slots directly: the
@@ -162,7 +141,7 @@ _new = object.__new__
     _set_refunded,
     _set_rate,
     _set_disputed,
-) = _slot_setters(
+) = slot_setters(
     PaymentRecord,
     (
         "payment_intent_id",
@@ -186,7 +165,7 @@ _new = object.__new__
     _set_reason,
     _set_failure_reason,
     _set_metadata,
-) = _slot_setters(
+) = slot_setters(
     GatewayRefund,
     (
         "id",
