@@ -232,21 +232,6 @@ def test_an_unchanged_payment_is_the_same_answer_from_the_same_request() -> None
     assert [operation for operation, _ in made] == ["retrieve_payment_intent"]
 
 
-def test_a_kept_payment_still_fails_as_the_request_would() -> None:
-    """L2: a fault injected into the retrieve fails a read that would have been answered from
-    what was kept, and is logged as that request; the next read answers again."""
-    world = World(1)
-    first = world.gateway.fetch_payment(world.intent, None)
-    world.stripe.inject_fault(Fault.SERVER_ERROR, operation="retrieve_payment_intent")
-    before = len(world.stripe.requests)
-    with pytest.raises(GatewayUnavailable):
-        world.gateway.fetch_payment(world.intent, None)
-    assert [(r.operation, r.http_status) for r in world.stripe.requests[before:]] == [
-        ("retrieve_payment_intent", 500)
-    ]
-    assert world.gateway.fetch_payment(world.intent, None) is first
-
-
 @pytest.mark.parametrize(
     "change",
     [
@@ -309,19 +294,27 @@ def test_a_paged_payment_makes_its_page_requests_on_every_read(count: int) -> No
     assert again == read
 
 
-def test_a_fault_on_a_page_of_a_kept_read_fails_it() -> None:
-    """L2: a server error on the second page of a kept read fails the read after the pages
-    before it, as the plain read fails; the next read answers again."""
-    world = World(250)
+@pytest.mark.parametrize(
+    ("refunds", "operation", "answered"),
+    [
+        (1, "retrieve_payment_intent", [("retrieve_payment_intent", 500)]),
+        (250, "list_refunds", [("retrieve_payment_intent", 200), ("list_refunds", 500)]),
+    ],
+)
+def test_a_kept_read_still_fails_as_its_requests_would(
+    refunds: int, operation: str, answered: list[tuple[str, int]]
+) -> None:
+    """L2: a server error injected into the retrieve, or into the first page of older refunds,
+    fails a read that would have been answered from what was kept, after the requests before
+    it, each logged as made (as the plain read fails); the next read answers again."""
+    world = World(refunds)
     first = world.gateway.fetch_payment(world.intent, None)
-    world.stripe.inject_fault(Fault.SERVER_ERROR, operation="list_refunds")
+    world.stripe.inject_fault(Fault.SERVER_ERROR, operation=operation)
     before = len(world.stripe.requests)
     with pytest.raises(GatewayUnavailable):
         world.gateway.fetch_payment(world.intent, None)
-    assert [(r.operation, r.http_status) for r in world.stripe.requests[before:]] == [
-        ("retrieve_payment_intent", 200),
-        ("list_refunds", 500),
-    ]
+    made = [(r.operation, r.http_status) for r in world.stripe.requests[before:]]
+    assert made == answered
     assert world.gateway.fetch_payment(world.intent, None) is first
 
 
