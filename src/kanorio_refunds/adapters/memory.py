@@ -89,7 +89,7 @@ class InMemoryOrderRepository:
                 )
             stored = at_version(order, expected_version + 1)
             self._orders[order.id] = stored
-            if stored.payment is not current.payment and stored.payment != current.payment:
+            if _payment_ids(stored) != _payment_ids(current):  # the index is by these ids
                 self._index_payment(stored)
             self._publish(stored, current.activity)
             return stored
@@ -196,3 +196,9 @@ class InMemoryProcessedEvents:
         """Remember ``event_id``; recording twice is harmless."""
         with self._lock:
             self._ids.add(event_id)
+
+
+def _payment_ids(order: Order) -> tuple[str | None, str | None]:
+    """The ids ``find_by_payment`` finds ``order`` by."""
+    payment = order.payment
+    return (None, None) if payment is None else (payment.payment_intent_id, payment.charge_id)

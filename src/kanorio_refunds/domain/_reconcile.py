@@ -27,6 +27,7 @@ from kanorio_refunds.domain._order import (
 )
 from kanorio_refunds.domain._payment import METADATA_NOTES, GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import (
+    RELEASED,
     Refund,
     RefundEventEntry,
     RefundOrigin,
@@ -294,7 +295,8 @@ def _counted(refund: Refund) -> int:
     """The minor units of ``refund`` that the gateway's ``amount_refunded`` counts: a refund
     pending, requiring action or succeeded there. A SUBMITTING refund is not counted: any live
     read that showed it at the gateway would have adopted its status."""
-    counted = refund.status.reserves and refund.status is not RefundStatus.SUBMITTING
+    status = refund.status
+    counted = status not in RELEASED and status is not RefundStatus.SUBMITTING
     return refund.amount.minor if counted else 0
 
 
@@ -307,10 +309,12 @@ def _shift_refunded(order: Order, delta: int) -> Order:
     live read arrives, and a cap would make the count drift from then on.
     """
     payment = order.payment
-    if payment is None or delta == 0 or payment.amount_refunded.currency != order.currency:
+    if payment is None or delta == 0:
         return order
-    minor = max(payment.amount_refunded.minor + delta, 0)
-    refunded = Money.from_minor(minor, payment.amount_refunded.currency)
+    currency = payment.amount_refunded.currency
+    if currency is not order.currency and currency != order.currency:
+        return order
+    refunded = Money(max(payment.amount_refunded.minor + delta, 0), currency)
     return order.with_payment(payment.with_amount_refunded(refunded))
 
 
