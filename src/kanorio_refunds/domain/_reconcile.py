@@ -124,6 +124,7 @@ def observe_refund(
     event: EventRef | None = None,
     recorded_at: datetime | None = None,
     track_refunded: bool = True,
+    leading: tuple[ActivityEntry, ...] = (),
 ) -> tuple[Order, Observation]:
     """Apply one gateway report about one refund to ``order`` (without re-deriving its status).
 
@@ -145,6 +146,9 @@ def observe_refund(
     from a webhook would leave Stripe's cap at its last read value, and the order REFUNDED
     where Stripe already allows refunding again. ``reconcile`` passes False: a live read's
     ``amount_refunded`` already counts every refund it lists.
+
+    ``leading`` entries go into the timeline first, whatever the report does (the caller's own
+    entries, added with this change instead of by a change of their own).
     """
     recorded = recorded_at or observed_at
     refund = match_refund(order, gateway_refund)
@@ -152,16 +156,16 @@ def observe_refund(
         # Unknown, or ours but known only by our metadata: the event's gateway id is not
         # confirmed by Stripe's own data (the caller's read would have filled it in). Taking it
         # would mark a refund Stripe may never have made as made, and sync would not send it.
-        return order, Observation.UNCONFIRMED
+        return _led(order, leading), Observation.UNCONFIRMED
     if refund is None:
-        imported = _import_external(order, gateway_refund, observed_at, recorded)
+        imported = _import_external(_led(order, leading), gateway_refund, observed_at, recorded)
         if track_refunded:
             imported = _shift_refunded(
                 imported, _counted(imported.refund(external_refund_id(gateway_refund)))
             )
         return imported, Observation.IMPORTED
     if event is not None and refund.has_event(event.id):
-        return order, Observation.DUPLICATE
+        return _led(order, leading), Observation.DUPLICATE
 
     new_status = gateway_refund.status
     # FAILED and CANCELED are forever at Stripe: a report of one is never out of date, however
@@ -180,6 +184,7 @@ def observe_refund(
         # The walk's steps carry no event (they add no timeline entry), so for a report that
         # came in an event they carry our amount: an event's amount is never adopted (L6).
         step_amount = refund.amount if event is not None else gateway_refund.amount
+        order, leading = _led(order, leading), ()
         for status in missed:
             order, _ = observe_refund(
                 order,
@@ -236,25 +241,41 @@ def observe_refund(
                 applied=outcome is not Observation.STALE,
             )
         )
-    return refund_moved(order, refund, updated, at=recorded, track_refunded=track_refunded), outcome
+    moved = refund_moved(
+        order, refund, updated, at=recorded, track_refunded=track_refunded, leading=leading
+    )
+    return moved, outcome
+
+
+def _led(order: Order, leading: tuple[ActivityEntry, ...]) -> Order:
+    """``order`` with ``leading`` entries appended (``observe_refund``)."""
+    return order.with_activity(*leading) if leading else order
 
 
 def refund_moved(
-    order: Order, before: Refund, after: Refund, *, at: datetime, track_refunded: bool = True
+    order: Order,
+    before: Refund,
+    after: Refund,
+    *,
+    at: datetime,
+    track_refunded: bool = True,
+    leading: tuple[ActivityEntry, ...] = (),
 ) -> Order:
     """F3, B2: ``order`` with its refund ``before`` replaced by ``after``.
 
     The one way a change to a known refund is written, whether the gateway reported it or
     refused our request (L3): a status change gets its activity entry (one set of messages),
     and with ``track_refunded`` the payment's ``amount_refunded`` follows what Stripe counts.
+    ``leading`` entries come first in the timeline (``observe_refund``).
     """
     # The payment first: it depends on the two refunds only, and the refund and its entry are
     # then added in one change (issue 10).
     result = _shift_refunded(order, _counted(after) - _counted(before)) if track_refunded else order
     if after.status is before.status:
-        return result.with_refund(after)
+        return result.with_refund(after, *leading)
     return result.with_refund(
         after,
+        *leading,
         ActivityEntry(
             at=at,
             kind=_STATUS_ACTIVITY[after.status],

@@ -238,18 +238,22 @@ def record_answer(order: Order, answer: GatewayRefund, policy: FeePolicy, *, at:
     observed like any report of the gateway's own data, then the status (S1)."""
     refund_id = answer.local_refund_id
     refund = order.find_refund(refund_id) if refund_id else None
+    submitted: tuple[ActivityEntry, ...] = ()
     if refund is not None and refund.id not in order.submitted_refund_ids():
-        order = order.with_activity(
+        submitted = (
             ActivityEntry(
                 at=at,
                 kind=ActivityKind.REFUND_SUBMITTED,
                 message=f"Refund of {refund.amount} submitted to Stripe ({answer.id})",
                 refund_id=refund.id,
-            )
+            ),
         )
     # The answer describes the refund as it was created (an idempotent replay repeats the
-    # first answer), so it is ordered by the refund's creation time, not by our clock.
-    updated, _ = observe_refund(order, answer, observed_at=answer.created_at, recorded_at=at)
+    # first answer), so it is ordered by the refund's creation time, not by our clock. The
+    # "submitted" entry comes first in the timeline, added with the observation's own change.
+    updated, _ = observe_refund(
+        order, answer, observed_at=answer.created_at, recorded_at=at, leading=submitted
+    )
     return rederive_status(updated, policy, at=at)
 
 
