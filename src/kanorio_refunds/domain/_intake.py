@@ -17,6 +17,7 @@ from kanorio_refunds.domain._order import (
     Order,
     OrderStatus,
     order_transition_allowed,
+    status_changed_entry,
 )
 from kanorio_refunds.domain._payment import LivePayment, PaymentState
 from kanorio_refunds.errors import InvalidPaymentRecord, OrderConflict
@@ -133,10 +134,4 @@ def follow_payment(order: Order, state: PaymentState, *, at: datetime) -> Order:
     status = STATUS_FOR_PAYMENT[state]
     if status == order.status or not order_transition_allowed(order.status, status):
         return order
-    return order.with_status(status).with_activity(
-        ActivityEntry(
-            at=at,
-            kind=ActivityKind.STATUS_CHANGED,
-            message=f"Order status changed from {order.status.label} to {status.label}",
-        )
-    )
+    return order.with_status(status, status_changed_entry(order.status, status, at=at))

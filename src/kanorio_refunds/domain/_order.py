@@ -119,6 +119,19 @@ class ActivityEntry:
     refund_id: RefundId | None = None
 
 
+def status_changed_entry(
+    old: OrderStatus, new: OrderStatus, *, at: datetime, actor_id: ActorId | None = None
+) -> ActivityEntry:
+    """F3, S1, I2: the timeline's entry for an order moving from ``old`` to ``new``, whatever
+    moved it (its refunds or its payment)."""
+    return ActivityEntry(
+        at=at,
+        kind=ActivityKind.STATUS_CHANGED,
+        message=f"Order status changed from {old.label} to {new.label}",
+        actor_id=actor_id,
+    )
+
+
 @attrs.frozen
 class Order:
     """An e-commerce order of one website, with everything refunds need.

@@ -386,7 +386,7 @@ def refresh_payment(order: Order, record: PaymentRecord, *, at: datetime) -> Ord
     """B4: the order with the gateway's live payment record; a dispute change is recorded."""
     if order.payment is record or order.payment == record:
         return order
-    updated = attrs.evolve(order, payment=record)
+    updated = order.with_payment(record)
     was_disputed = order.payment.disputed if order.payment else False
     if record.disputed != was_disputed:
         message = "Payment disputed at Stripe" if record.disputed else "Payment dispute cleared"

@@ -10,11 +10,10 @@ from kanorio_refunds.domain._balance import FeePolicy, refundable_amount
 from kanorio_refunds.domain._ids import ActorId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import (
-    ActivityEntry,
-    ActivityKind,
     Order,
     OrderStatus,
     refunds_index,
+    status_changed_entry,
 )
 from kanorio_refunds.domain._refund import RELEASED, Refund
 from kanorio_refunds.errors import InvalidPaymentRecord
@@ -90,11 +89,5 @@ def rederive_status(
             index.status_kept = (payment, policy, status)
         return order
     return order.with_status(
-        status,
-        ActivityEntry(
-            at=at,
-            kind=ActivityKind.STATUS_CHANGED,
-            message=f"Order status changed from {order.status.label} to {status.label}",
-            actor_id=actor_id,
-        ),
+        status, status_changed_entry(order.status, status, at=at, actor_id=actor_id)
     )
