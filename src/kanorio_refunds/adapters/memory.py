@@ -169,10 +169,9 @@ class InMemoryOrderRepository:
     def _publish(self, stored: Order, before: tuple[ActivityEntry, ...]) -> None:
         """O1: give the entries the save added their global positions (under the save's lock:
         an entry exists exactly when its change was stored)."""
-        added = added_entries(before, stored.activity)
-        if added:
-            key = (stored.id, stored.site_id)
-            self._feed.extend((*key, entry) for entry in added)
+        order_id, site_id, feed = stored.id, stored.site_id, self._feed
+        for entry in added_entries(before, stored.activity):
+            feed.append((order_id, site_id, entry))
 
     def all(self) -> tuple[Order, ...]:
         """Every stored order (for tests and scripts)."""

@@ -186,7 +186,9 @@ def check_eligibility(
     )
     refundable = breakdown.refundable if breakdown else Money.zero(order.currency)
     return Eligibility(
-        reasons=tuple(c for c in checks if c is not None),
+        # filter(None, ...): an Ineligibility is always true (no __bool__ or __len__), and the
+        # filter runs in C, where a generator would be a call of its own (issue 10).
+        reasons=tuple(filter(None, checks)),
         refundable=refundable,
         breakdown=breakdown,
     )

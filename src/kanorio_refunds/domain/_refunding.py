@@ -40,7 +40,11 @@ from kanorio_refunds.domain._quote import (
 )
 from kanorio_refunds.domain._reconcile import EventRef, Observation, observe_refund, refund_moved
 from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundReason, RefundStatus
-from kanorio_refunds.domain._status import rederive_status, status_after_reserving
+from kanorio_refunds.domain._status import (
+    derived_status,
+    rederive_status,
+    status_after_reserving,
+)
 from kanorio_refunds.errors import PermissionDenied, StaleQuote
 
 # ---------------------------------------------------------------------------- quote and request
@@ -134,17 +138,18 @@ def request_refund(
         quote_id=quote.id,
     )
     reason_text = f" ({quote.reason.name.replace('_', ' ').title()})" if quote.reason else ""
-    requested = order.with_refund(
-        refund,
-        ActivityEntry(
-            at=at,
-            kind=ActivityKind.REFUND_REQUESTED,
-            message=f"{actor.id} requested a refund of {refund.amount}{reason_text}",
-            actor_id=actor.id,
-            refund_id=refund.id,
-        ),
+    requested = ActivityEntry(
+        at=at,
+        kind=ActivityKind.REFUND_REQUESTED,
+        message=f"{actor.id} requested a refund of {refund.amount}{reason_text}",
+        actor_id=actor.id,
+        refund_id=refund.id,
     )
-    return rederive_status(requested, policy, at=at, actor_id=actor.id)
+    # The refund first, then its entry with the status it gives (S1), in one change of the
+    # timeline (issue 10: the status needs the new refunds, the timeline both entries).
+    written = order.with_refund(refund)
+    status, entries = derived_status(written, policy, at=at, actor_id=actor.id)
+    return written.with_status(status, requested, *entries)
 
 
 def require_may_process(order: Order, quote: RefundQuote, actor: Actor) -> None:

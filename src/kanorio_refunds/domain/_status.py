@@ -10,6 +10,7 @@ from kanorio_refunds.domain._balance import FeePolicy, refundable_amount
 from kanorio_refunds.domain._ids import ActorId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import (
+    ActivityEntry,
     Order,
     OrderStatus,
     refunds_index,
@@ -70,24 +71,31 @@ def rederive_status(
     Every change to an order's refunds ends with this, so the status can never disagree with
     the amounts. An order whose payment record cannot give a balance keeps its status.
     """
+    status, entries = derived_status(order, policy, at=at, actor_id=actor_id)
+    return order.with_status(status, *entries) if entries else order
+
+
+def derived_status(
+    order: Order, policy: FeePolicy, *, at: datetime, actor_id: ActorId | None = None
+) -> tuple[OrderStatus, tuple[ActivityEntry, ...]]:
+    """S1: the status ``rederive_status`` gives ``order`` and the entry it adds (none when the
+    status stays), for a caller that adds them with a change of its own."""
     payment, refunds = order.payment, order.refunds
     if payment is None:
-        return order
+        return order.status, ()
     index = refunds_index(refunds) if type(refunds) is tuple else None
     kept = index.status_kept if index is not None else None
     if kept is not None and kept[0] is payment and kept[1] is policy and kept[2] is order.status:
         # Issue 10: this status was derived for these very refunds (the index's tuple) and this
         # very payment record, both immutable: the same answer again.
-        return order
+        return order.status, ()
     try:
         refundable = refundable_amount(payment, refunds, policy)
     except InvalidPaymentRecord:
-        return order
+        return order.status, ()
     status = derive_order_status(order.status, refunds, refundable)
     if status == order.status:
         if index is not None:
             index.status_kept = (payment, policy, status)
-        return order
-    return order.with_status(
-        status, status_changed_entry(order.status, status, at=at, actor_id=actor_id)
-    )
+        return status, ()
+    return status, (status_changed_entry(order.status, status, at=at, actor_id=actor_id),)
