@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kanorio_refunds.domain._balance import FeePolicy, refundable_balance, reserved_amount
 from kanorio_refunds.domain._ids import (
@@ -31,6 +33,7 @@ from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._reconcile import match_refund, reconcile
 from kanorio_refunds.domain._refund import Refund, RefundOrigin, RefundStatus
 from kanorio_refunds.errors import CurrencyMismatch, UnknownCurrency
+from kanorio_refunds.testing import strategies as kst
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 USD = Currency.of("USD")
@@ -434,3 +437,34 @@ def test_a_kept_status_is_only_for_its_own_record_policy_and_status() -> None:
     assert rederive_status(tight, net, at=AT) is tight  # nothing left net of fees: kept
     gross = rederive_status(tight, FeePolicy.GROSS, at=AT)  # 4.20 left of the gross amount
     assert gross.status is OrderStatus.PARTIALLY_REFUNDED
+
+
+@given(kst.payment_records(cross_currency=None), st.data())
+def test_payment_record_equality_is_field_by_field(
+    record: PaymentRecord, data: st.DataObject
+) -> None:
+    """B4, issue 10: PaymentRecord's written-out equality and hash are attrs' (the fields
+    compared pairwise as tuples compare them), for a record and any one field changed."""
+    fields = [f.name for f in attrs.fields(PaymentRecord)]
+    name = data.draw(st.sampled_from(fields))
+    values = {
+        "payment_intent_id": PaymentIntentId("pi_other"),
+        "charge_id": None,
+        "captured": record.captured + Money.from_minor(1, record.captured.currency),
+        "stripe_fee": Money.from_minor(record.stripe_fee.minor + 1, record.stripe_fee.currency),
+        "platform_fee": Money.from_minor(7, record.platform_fee.currency),
+        "settlement_currency": Currency.of("JPY"),
+        "amount_refunded": Money.from_minor(3, record.amount_refunded.currency),
+        "exchange_rate": Decimal("1.5"),
+        "disputed": not record.disputed,
+    }
+    other = attrs.evolve(record, **{name: values[name]})
+    as_tuple = attrs.astuple(record, recurse=False)
+    assert (record == other) == (as_tuple == attrs.astuple(other, recurse=False))
+    assert (record != other) == (as_tuple != attrs.astuple(other, recurse=False))
+    copy = attrs.evolve(record)
+    assert copy == record
+    assert hash(copy) == hash(record)
+    nan = attrs.evolve(record, exchange_rate=Decimal("NaN"))
+    assert nan == nan
+    assert nan != attrs.evolve(record, exchange_rate=Decimal("NaN"))

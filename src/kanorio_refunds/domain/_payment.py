@@ -48,6 +48,15 @@ def _freeze_metadata(value: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in value.items()))
 
 
+def _same_money(a: Money, b: Money) -> bool:
+    """``a == b`` for two Money values, as ``Money.__eq__`` decides it, without the call."""
+    return a is b or (
+        a.__class__ is b.__class__
+        and a.minor == b.minor
+        and (a.currency is b.currency or a.currency == b.currency)
+    )
+
+
 @attrs.frozen
 class PaymentRecord:
     """The order's payment as Stripe reports it (E4, B1–B3).
@@ -67,6 +76,53 @@ class PaymentRecord:
     amount_refunded: Money
     exchange_rate: Decimal | None = None
     disputed: bool = False
+
+    # Equality as attrs would generate it (the same class, the fields pairwise equal, a field
+    # equal to itself by identity first, as tuples compare), written out so the four amounts
+    # compare without a Money.__eq__ call each (issue 10: every live read compares the stored
+    # record with the live one). attrs sees these and generates none.
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, PaymentRecord)
+        return (
+            _same_money(self.captured, other.captured)
+            and _same_money(self.amount_refunded, other.amount_refunded)
+            and _same_money(self.stripe_fee, other.stripe_fee)
+            and _same_money(self.platform_fee, other.platform_fee)
+            and self.payment_intent_id == other.payment_intent_id
+            and self.charge_id == other.charge_id
+            and (
+                self.settlement_currency is other.settlement_currency
+                or self.settlement_currency == other.settlement_currency
+            )
+            and (
+                self.exchange_rate is other.exchange_rate
+                or self.exchange_rate == other.exchange_rate
+            )
+            and self.disputed == other.disputed
+        )
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.payment_intent_id,
+                self.charge_id,
+                self.captured,
+                self.stripe_fee,
+                self.platform_fee,
+                self.settlement_currency,
+                self.amount_refunded,
+                self.exchange_rate,
+                self.disputed,
+            )
+        )
 
     @property
     def reference(self) -> str:
