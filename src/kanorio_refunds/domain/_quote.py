@@ -117,19 +117,13 @@ def quote_id_for(
     cannot make two refunds; any later refund request adds to ``refund_count``, so the next
     quote differs even when the balance and status are back where they were.
     """
-    parts = (
-        order_id,
-        actor_id,
-        amount.currency.code,
-        str(amount.minor),
-        reason.value if reason else "",
-        notes,
-        order_status.value,
-        refundable.currency.code,
-        str(refundable.minor),
-        str(refund_count),
+    # The fields joined by the unit separator, as one f-string (issue 10: no tuple, no str()).
+    text = (
+        f"{order_id}\x1f{actor_id}\x1f{amount.currency.code}\x1f{amount.minor}\x1f"
+        f"{reason.value if reason else ''}\x1f{notes}\x1f{order_status.value}\x1f"
+        f"{refundable.currency.code}\x1f{refundable.minor}\x1f{refund_count}"
     )
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
     return QuoteId(f"qt_{digest}")
 
 
