@@ -36,10 +36,16 @@ class ManualClock:
 
     def now(self) -> datetime:
         """The clock's time; then it advances by ``tick``."""
-        with self._lock:
+        # acquire/release rather than ``with``: the same lock, half the cost on this path, which
+        # tests and the benchmarks read several times per use case (issue 10).
+        lock = self._lock
+        lock.acquire()
+        try:
             current = self._now
             self._now = current + self._tick
-            return current
+        finally:
+            lock.release()
+        return current
 
     def advance(self, delta: timedelta | float | int = 1) -> datetime:
         """Move forward by ``delta`` (a timedelta, or seconds) and return the new time."""
