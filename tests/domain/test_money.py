@@ -248,6 +248,19 @@ def test_currency_codes_are_case_insensitive_and_equal_by_code() -> None:
     assert Currency.of("jpy").exponent == 0
     assert Currency.of("kwd").exponent == 3
     assert Currency.of("CLF").exponent == 4
+
+
+@given(st.sampled_from(["USD", "EUR", "JPY"]), st.lists(st.booleans(), min_size=3, max_size=3))
+def test_every_spelling_of_a_code_gives_the_one_currency_object(
+    code: str, upper: list[bool]
+) -> None:
+    """M3: (issue 10) however a code is spelled ("usd" as Stripe writes it, "USD", " Usd "),
+    ``Currency.of`` hands out the one object for it, so currency comparisons on every amount
+    end at their identity shortcut; equal by code as ever."""
+    spelled = "".join(c if up else c.lower() for c, up in zip(code, upper, strict=True))
+    assert Currency.of(spelled) is Currency.of(code)
+    assert Currency.of(f" {spelled} ") is Currency.of(code)
+    assert Currency.of(spelled) == Currency(code, Currency.of(code).exponent)
     assert str(USD) == "USD"
 
 

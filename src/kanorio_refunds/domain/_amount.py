@@ -26,7 +26,7 @@ def check_positive(amount: Money) -> None:
 
 def check_currency(amount: Money, currency: Currency) -> None:
     """A2: the amount is in the order currency."""
-    if amount.currency != currency:
+    if amount.currency is not currency and amount.currency != currency:
         raise CurrencyMismatch(
             f"the refund is in {amount.currency.code} but the order is in {currency.code}; "
             f"enter the amount in {currency.code}"

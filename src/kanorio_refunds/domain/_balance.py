@@ -11,7 +11,14 @@ import attrs
 
 from kanorio_refunds.domain._ids import OrderId, RefundId
 from kanorio_refunds.domain._memo import remember
-from kanorio_refunds.domain._money import Currency, Money, convert_rounding_up, stripe_step, total
+from kanorio_refunds.domain._money import (
+    Currency,
+    Money,
+    _of_int,
+    convert_rounding_up,
+    stripe_step,
+    total,
+)
 from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
 from kanorio_refunds.domain._refund import RELEASED, Refund, RefundOrigin, RefundStatus
@@ -57,7 +64,7 @@ def fee_in_order_currency(fee: Money, payment: PaymentRecord) -> Money:
     refundable balance computed from it is never overstated.
     """
     presentment = payment.captured.currency
-    if fee.currency == presentment:
+    if fee.currency is presentment or fee.currency == presentment:
         return fee
     if payment.exchange_rate is None:
         # Without a rate we cannot know the fee's size in the order currency; treating the
@@ -77,7 +84,7 @@ def reserved_amount(refunds: Iterable[Refund], currency: Currency) -> Money:
     # tuple's sum by ``Order.with_refund`` (issue 10: no sum over every refund per use).
     index = refunds_index(refunds)
     known = index.reserved
-    if known is None or known.currency != currency:
+    if known is None or (known.currency is not currency and known.currency != currency):
         known = total([r.amount for r in refunds if r.status not in RELEASED], currency)
         index.reserved = known
     return known
@@ -149,8 +156,8 @@ def refundable_amount(
     if remaining < raw:
         raw = remaining
     if raw <= 0:
-        return Money(0, currency)
-    return Money(raw - raw % stripe_step(currency), currency)
+        return _of_int(0, currency)
+    return _of_int(raw - raw % stripe_step(currency), currency)
 
 
 def _reserving(amount: Money) -> Refund:
@@ -199,10 +206,10 @@ def _breakdown(
         payment.captured,
         stripe_fee,
         platform_fee,
-        Money(net, currency),
+        _of_int(net, currency),
         reserved,
-        Money(max(remaining, 0), currency),
-        Money(raw - raw % stripe_step(currency), currency),
+        _of_int(max(remaining, 0), currency),
+        _of_int(raw - raw % stripe_step(currency), currency),
         payment.settlement_currency,
         payment.settlement_currency != currency,
     )

@@ -159,9 +159,14 @@ class Currency:
                 f"{code!r} is not an ISO 4217 currency code this library knows; "
                 f"use a three-letter ASCII code such as 'USD', 'EUR' or 'JPY'"
             )
-        currency = cls(upper, exponent)
-        if type(code) is str and len(_CURRENCIES) < _MAX_CURRENCIES:
+        # One object per code, whatever text asked for it ("usd" as Stripe writes it, "USD"):
+        # comparisons of currencies then end at their identity shortcut (issue 10).
+        currency = _CURRENCIES.get(upper) if cls is Currency else None
+        if currency is None:
+            currency = cls(upper, exponent)
+        if type(code) is str and len(_CURRENCIES) < _MAX_CURRENCIES - 1:
             _CURRENCIES[code] = currency
+            _CURRENCIES.setdefault(upper, currency)
         return currency
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ import attrs
 
 from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId, SiteId
 from kanorio_refunds.domain._memo import remember
-from kanorio_refunds.domain._money import Currency, Money
+from kanorio_refunds.domain._money import Currency, Money, _of_int
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import RELEASED, Refund, RefundStatus
 from kanorio_refunds.domain._slots import slot_setters
@@ -448,7 +448,7 @@ def _derive_index(before: Order, after: Order, replaced: Refund | None, new: Ref
     old = refunds_index(before.refunds)
     known = old.reserved
     if known is None and not before.refunds:  # the first refund: the sum is its own
-        known = Money(0, new.amount.currency)
+        known = _of_int(0, new.amount.currency)
     reserved = _reserved_after(known, replaced, new)
     gateway_id, quote_id = new.gateway_refund_id, new.quote_id
     if replaced is None:
@@ -509,7 +509,7 @@ def _reserved_after(reserved: Money | None, replaced: Refund | None, new: Refund
         amount = refund.amount
         if amount.currency is not reserved.currency and amount.currency != reserved.currency:
             return None
-        reserved = Money(reserved.minor + sign * amount.minor, reserved.currency)
+        reserved = _of_int(reserved.minor + sign * amount.minor, reserved.currency)
     return reserved
 
 

@@ -17,7 +17,7 @@ import attrs
 
 from kanorio_refunds.domain._balance import FeePolicy
 from kanorio_refunds.domain._ids import EventId, OrderId, RefundId
-from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._money import _of_int
 from kanorio_refunds.domain._order import (
     ActivityEntry,
     ActivityKind,
@@ -335,7 +335,7 @@ def _shift_refunded(order: Order, delta: int) -> Order:
     currency = payment.amount_refunded.currency
     if currency is not order.currency and currency != order.currency:
         return order
-    refunded = Money(max(payment.amount_refunded.minor + delta, 0), currency)
+    refunded = _of_int(max(payment.amount_refunded.minor + delta, 0), currency)
     return order.with_payment(payment.with_amount_refunded(refunded))
 
 
