@@ -22,6 +22,7 @@ from kanorio_refunds.domain._money import (
 from kanorio_refunds.domain._order import refunds_index
 from kanorio_refunds.domain._payment import PaymentRecord
 from kanorio_refunds.domain._refund import RELEASED, Refund, RefundOrigin, RefundStatus
+from kanorio_refunds.domain._slots import fast_init
 from kanorio_refunds.errors import CurrencyMismatch, InvalidPaymentRecord
 
 
@@ -41,6 +42,7 @@ class FeePolicy(enum.Enum):
     GROSS = "gross"
 
 
+@fast_init
 @attrs.frozen
 class BalanceBreakdown:
     """How the refundable balance was computed, in the order currency (shown by the quote)."""

@@ -10,6 +10,7 @@ from kanorio_refunds.domain._actor import Actor
 from kanorio_refunds.domain._balance import BalanceBreakdown, FeePolicy, refundable_balance
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._order import Order, OrderStatus
+from kanorio_refunds.domain._slots import fast_init
 from kanorio_refunds.errors import InvalidPaymentRecord, NotEligible, PermissionDenied
 
 #: Stable codes of the eligibility rules; a UI can map them to its own texts.
@@ -31,6 +32,7 @@ class Ineligibility:
     message: str
 
 
+@fast_init
 @attrs.frozen
 class Eligibility:
     """The answer to "may this actor refund this order now?".
@@ -185,10 +187,6 @@ def check_eligibility(
         payment_not_disputed(order),
     )
     refundable = breakdown.refundable if breakdown else Money.zero(order.currency)
-    return Eligibility(
-        # filter(None, ...): an Ineligibility is always true (no __bool__ or __len__), and the
-        # filter runs in C, where a generator would be a call of its own (issue 10).
-        reasons=tuple(filter(None, checks)),
-        refundable=refundable,
-        breakdown=breakdown,
-    )
+    # filter(None, ...): an Ineligibility is always true (no __bool__ or __len__), and the
+    # filter runs in C, where a generator would be a call of its own (issue 10).
+    return Eligibility(tuple(filter(None, checks)), refundable, breakdown)

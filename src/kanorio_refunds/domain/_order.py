@@ -14,7 +14,7 @@ from kanorio_refunds.domain._memo import remember
 from kanorio_refunds.domain._money import Currency, Money, _of_int
 from kanorio_refunds.domain._payment import GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import RELEASED, Refund, RefundStatus
-from kanorio_refunds.domain._slots import slot_setters
+from kanorio_refunds.domain._slots import fast_init, slot_setters
 from kanorio_refunds.errors import IllegalTransition, RefundNotFound
 
 
@@ -108,6 +108,7 @@ class ActivityKind(enum.Enum):
     BUYER_ACCESS_RESTORED = "buyer_access_restored"
 
 
+@fast_init
 @attrs.frozen
 class ActivityEntry:
     """One line of the order's append-only activity timeline (F3)."""
@@ -124,11 +125,11 @@ def status_changed_entry(
 ) -> ActivityEntry:
     """F3, S1, I2: the timeline's entry for an order moving from ``old`` to ``new``, whatever
     moved it (its refunds or its payment)."""
-    return ActivityEntry(
-        at=at,
-        kind=ActivityKind.STATUS_CHANGED,
-        message=f"Order status changed from {old.label} to {new.label}",
-        actor_id=actor_id,
+    return ActivityEntry(  # positional, in field order (issue 10: one per status change)
+        at,
+        ActivityKind.STATUS_CHANGED,
+        f"Order status changed from {old.label} to {new.label}",
+        actor_id,
     )
 
 

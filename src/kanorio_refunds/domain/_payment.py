@@ -23,7 +23,7 @@ from kanorio_refunds.domain._ids import (
 )
 from kanorio_refunds.domain._money import Currency, Money
 from kanorio_refunds.domain._refund import RefundReason, RefundStatus
-from kanorio_refunds.domain._slots import slot_setters
+from kanorio_refunds.domain._slots import fast_init, slot_setters
 
 #: Metadata keys this library writes on every refund it creates (N4, L1).
 METADATA_ORDER_ID: Final = "kanorio_order_id"
@@ -315,6 +315,7 @@ class PaymentState(enum.Enum):
         return self in (PaymentState.PAID, PaymentState.EXPIRED)
 
 
+@fast_init
 @attrs.frozen
 class LivePayment:
     """Live data for one payment: its record and every refund the gateway holds for it (B4).

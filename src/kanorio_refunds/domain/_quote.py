@@ -13,6 +13,7 @@ from kanorio_refunds.domain._ids import ActorId, OrderId, QuoteId, RefundId
 from kanorio_refunds.domain._money import Money
 from kanorio_refunds.domain._order import OrderStatus
 from kanorio_refunds.domain._refund import RefundReason
+from kanorio_refunds.domain._slots import fast_init
 from kanorio_refunds.errors import InvalidQuote
 
 
@@ -66,6 +67,7 @@ _NOTICE_MESSAGES: Final[dict[Notice, str]] = {
 }
 
 
+@fast_init
 @attrs.frozen
 class RefundQuote:
     """What "Process Refund" will do, computed from live data (F1).

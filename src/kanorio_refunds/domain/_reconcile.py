@@ -276,11 +276,12 @@ def refund_moved(
     return result.with_refund(
         after,
         *leading,
-        ActivityEntry(
-            at=at,
-            kind=_STATUS_ACTIVITY[after.status],
-            message=_status_message(after, after.status),
-            refund_id=after.id,
+        ActivityEntry(  # positional, in field order (issue 10: one per refund's move)
+            at,
+            _STATUS_ACTIVITY[after.status],
+            _status_message(after, after.status),
+            None,  # actor_id: what the gateway reports is nobody's action
+            after.id,
         ),
     )
 

@@ -17,6 +17,7 @@ from kanorio_refunds.domain._ids import (
     RefundId,
 )
 from kanorio_refunds.domain._money import Money
+from kanorio_refunds.domain._slots import fast_init
 from kanorio_refunds.errors import IllegalTransition, InvalidReason
 
 
@@ -120,6 +121,7 @@ def check_refund_transition(current: RefundStatus, new: RefundStatus) -> None:
         )
 
 
+@fast_init
 @attrs.frozen
 class RefundEventEntry:
     """One entry of a refund's Stripe event timeline (F3).
@@ -135,6 +137,7 @@ class RefundEventEntry:
     applied: bool
 
 
+@fast_init
 @attrs.frozen
 class Refund:
     """A refund as the order records it (F3)."""
