@@ -161,6 +161,17 @@ def test_failed_and_canceled_are_final(final: RefundStatus) -> None:
             assert not refund_transition_allowed(final, new)
 
 
+def test_the_hot_paths_sets_name_the_same_statuses_as_the_properties() -> None:
+    """S3, B1: ``FINAL`` holds exactly the statuses ``is_final`` names (those that never move
+    again) and ``RELEASED`` exactly those that reserve nothing (issue 10: hot paths test
+    membership instead of calling the properties)."""
+    assert {s for s in RefundStatus if s.is_final} == refund_module.FINAL
+    assert {s for s in RefundStatus if not s.reserves} == refund_module.RELEASED
+    assert {s for s in RefundStatus if not any(refund_transition_allowed(s, n) for n in R)} == (
+        refund_module.FINAL
+    )
+
+
 def test_late_failure_and_bank_transfer_action_after_success() -> None:
     """S3: SUCCEEDED may still become FAILED (late failure) or REQUIRES_ACTION (bank-transfer
     refunds), and nothing else."""

@@ -135,10 +135,16 @@ def refundable_amount(
     amount in a wrong currency, which raises) by ``refundable_balance`` itself.
     """
     captured = payment.captured
-    code = captured.currency.code
+    currency = captured.currency
+    code = currency.code
     stripe_fee, platform_fee = payment.stripe_fee, payment.platform_fee
     refunded = payment.amount_refunded
     if not (
+        # One object per currency (``Currency.of``): identity is the usual answer.
+        stripe_fee.currency is currency
+        and platform_fee.currency is currency
+        and refunded.currency is currency
+    ) and not (
         stripe_fee.currency.code == code
         and platform_fee.currency.code == code
         and refunded.currency.code == code
@@ -146,7 +152,6 @@ def refundable_amount(
         if also_reserved is not None:
             refunds = [*refunds, _reserving(also_reserved)]
         return refundable_balance(payment, refunds, policy).refundable
-    currency = captured.currency
     reserved = reserved_amount(refunds, currency)
     if also_reserved is not None:
         reserved = reserved + also_reserved  # CurrencyMismatch as the sum over refunds raises

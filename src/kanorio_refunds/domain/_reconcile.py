@@ -27,6 +27,7 @@ from kanorio_refunds.domain._order import (
 )
 from kanorio_refunds.domain._payment import METADATA_NOTES, GatewayRefund, PaymentRecord
 from kanorio_refunds.domain._refund import (
+    FINAL,
     RELEASED,
     Refund,
     RefundEventEntry,
@@ -93,7 +94,7 @@ def match_refund(order: Order, gateway_refund: GatewayRefund) -> Refund | None:
     if local_id is not None:
         local = order.find_refund(local_id)
         # Ours, not yet seen at the gateway, and not recorded as refused (FAILED/CANCELED).
-        if local is not None and local.gateway_refund_id is None and not local.status.is_final:
+        if local is not None and local.gateway_refund_id is None and local.status not in FINAL:
             return local
     # An imported refund always carries its gateway id, so the loop above finds it.
     return None
@@ -111,7 +112,7 @@ _STATUS_MESSAGES: Final[dict[RefundStatus, str]] = {
 
 def _status_message(refund: Refund, status: RefundStatus) -> str:
     text = _STATUS_MESSAGES[status].format(refund.amount)
-    if status.is_final and refund.failure_reason:
+    if status in FINAL and refund.failure_reason:
         text += f" ({refund.failure_reason})"
     return text
 
@@ -174,7 +175,7 @@ def observe_refund(
     stale = (
         refund.status_as_of is not None
         and _earlier_second(observed_at, refund.status_as_of)
-        and not new_status.is_final
+        and new_status not in FINAL
     )
     missed = () if stale else _missed_statuses(refund.status, new_status)
     if missed:
@@ -220,7 +221,7 @@ def observe_refund(
             refund,
             gateway_refund_id=gateway_refund.id,
             failure_reason=gateway_refund.failure_reason
-            if new_status.is_final
+            if new_status in FINAL
             else refund.failure_reason,
         )
     if (
@@ -456,7 +457,7 @@ def _agrees(known: Refund | None, gateway_refund: GatewayRefund) -> bool:
         and known.gateway_refund_id == gateway_refund.id
         and known.status is gateway_refund.status
         and known.amount == gateway_refund.amount
-        and (not known.status.is_final or known.failure_reason == gateway_refund.failure_reason)
+        and (known.status not in FINAL or known.failure_reason == gateway_refund.failure_reason)
     )
 
 

@@ -50,6 +50,10 @@ class RefundStatus(enum.Enum):
 #: False for them), as a set: hot paths ask ``status in RELEASED`` without property calls.
 RELEASED: Final[frozenset[RefundStatus]] = frozenset({RefundStatus.FAILED, RefundStatus.CANCELED})
 
+#: The statuses a refund never leaves (``RefundStatus.is_final`` is True for them), as a set
+#: for the hot paths, like ``RELEASED``.
+FINAL: Final[frozenset[RefundStatus]] = frozenset({RefundStatus.FAILED, RefundStatus.CANCELED})
+
 
 class RefundReason(enum.Enum):
     """The reason the seller gives (N1). Optional."""
@@ -175,7 +179,7 @@ class Refund:
         if status != self.status:
             check_refund_transition(self.status, status)
         status_as_of = as_of if as_of is not None else self.status_as_of
-        failure = failure_reason if status.is_final else self.failure_reason
+        failure = failure_reason if status in FINAL else self.failure_reason
         gateway_id = gateway_refund_id or self.gateway_refund_id
         if type(self) is not Refund:  # a subclass's own fields are kept
             return attrs.evolve(
