@@ -1,5 +1,6 @@
 """Issue 10: ``fast_init`` gives a frozen attrs class an ``__init__`` that builds the very value
-attrs' own would, with the same parameters; classes it cannot build are refused on import."""
+attrs' own would, with the same parameters; classes it cannot build are refused on import. And
+the equality written out for ``Order`` is attrs' equality."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from hypothesis import strategies as st
 from kanorio_refunds.domain import _slots
 from kanorio_refunds.domain._balance import BalanceBreakdown
 from kanorio_refunds.domain._eligibility import Eligibility
-from kanorio_refunds.domain._order import ActivityEntry, ActivityKind
+from kanorio_refunds.domain._order import ActivityEntry, ActivityKind, Order, OrderStatus
 from kanorio_refunds.domain._payment import LivePayment
 from kanorio_refunds.domain._quote import RefundQuote
 from kanorio_refunds.domain._refund import Refund, RefundEventEntry
 from kanorio_refunds.domain._slots import fast_init
+from kanorio_refunds.testing import paid_order, refund
+from kanorio_refunds.testing import strategies as kst
 
 FAST: tuple[type[Any], ...] = (
     ActivityEntry,
@@ -156,3 +159,50 @@ def test_a_post_init_is_refused() -> None:
 
     with pytest.raises(TypeError):
         _slots.fast_init(Value)
+
+
+def _order_fields(order: Order) -> tuple[object, ...]:
+    return tuple(getattr(order, f.name) for f in attrs.fields(Order))
+
+
+@given(kst.orders_with_refunds(), st.data())
+def test_order_equality_is_attrs_equality(order: Order, data: st.DataObject) -> None:
+    """Issue 10: ``Order.__eq__``, ``__ne__`` and ``__hash__``, written out to compare the
+    fields a change makes differ first, answer as attrs' (the fields as a tuple) do, for an
+    order and a copy of it with any subset of its fields taken from another order."""
+    other = data.draw(kst.orders_with_refunds())
+    names = [f.name for f in attrs.fields(Order)]
+    swapped = data.draw(st.sets(st.sampled_from(names)))
+    mixed = attrs.evolve(order, **{name: getattr(other, name) for name in swapped})
+    same = attrs.evolve(order)
+    for a, b in ((order, mixed), (order, same), (mixed, order), (order, order)):
+        expected = _order_fields(a) == _order_fields(b)
+        assert (a == b) is expected
+        assert (a != b) is (not expected)
+        if expected:
+            assert hash(a) == hash(b)
+    assert order != _order_fields(order)
+    assert order.__eq__(_order_fields(order)) is NotImplemented
+
+
+@given(kst.orders_with_refunds())
+def test_order_equality_compares_every_field(order: Order) -> None:
+    """Issue 10: an order differing from another in any one field is unequal to it."""
+    entry = ActivityEntry(datetime(2026, 12, 2, tzinfo=UTC), _kind(), "m")
+    changed: dict[str, Any] = {
+        "id": f"{order.id}-x",
+        "site_id": f"{order.site_id}-x",
+        "total": order.total + order.total.__class__(1, order.currency),
+        "status": next(s for s in OrderStatus if s is not order.status),
+        "payment": None if order.payment is not None else paid_order().payment,
+        "refunds": order.refunds[:-1] if order.refunds else (refund(order),),
+        "buyer_access": not order.buyer_access,
+        "activity": (*order.activity, entry),
+        "version": order.version + 1,
+    }
+    assert set(changed) == {f.name for f in attrs.fields(Order)}
+    for name, value in changed.items():
+        other = attrs.evolve(order, **{name: value})
+        assert order != other, name
+        assert other != order, name
+        assert not order == other, name  # noqa: SIM201
