@@ -230,13 +230,14 @@ def refund_request(order: Order, refund: Refund) -> RefundRequest | None:
     """
     if refund.status is not RefundStatus.SUBMITTING or order.payment is None:
         return None
-    return RefundRequest(
-        payment_intent_id=order.payment.payment_intent_id,
-        charge_id=order.payment.charge_id,
-        amount=refund.amount,
-        reason=refund.reason,
-        idempotency_key=idempotency_key_for(refund.id),
-        metadata=refund_metadata(order.id, refund.id, refund.reason, refund.notes),
+    payment = order.payment
+    return RefundRequest(  # positional, in field order (issue 10: one per refund sent)
+        payment.payment_intent_id,  # payment_intent_id
+        payment.charge_id,  # charge_id
+        refund.amount,  # amount
+        refund.reason,  # reason
+        idempotency_key_for(refund.id),  # idempotency_key
+        refund_metadata(order.id, refund.id, refund.reason, refund.notes),  # metadata
     )
 
 

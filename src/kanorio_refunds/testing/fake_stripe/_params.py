@@ -87,6 +87,14 @@ def metadata(value: Any) -> dict[str, str]:
         raise invalid("Invalid metadata: must be a hash of keys to string values", param="metadata")
     checked: dict[str, str] = {}
     for key, val in value.items():
+        if (
+            type(key) is str
+            and type(val) is str
+            and 0 < len(key) <= METADATA_MAX_KEY_LEN
+            and 0 < len(val) <= METADATA_MAX_VALUE_LEN
+        ):
+            checked[key] = val  # the usual pair, valid as it is (issue 10: the checks below)
+            continue
         if not isinstance(key, str) or not key or len(key) > METADATA_MAX_KEY_LEN:
             raise invalid(
                 f"Invalid key: {key!r} must be a string under {METADATA_MAX_KEY_LEN} characters",
